@@ -1,0 +1,1 @@
+"""Alembic migrations for the Newswatch schema (run with `newswatch db upgrade`)."""

@@ -1,0 +1,124 @@
+"""Database tables (SQLModel): articles, rule matches, seen pages and crawl runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always returns them aware (SQLite keeps no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class ArticleRow(SQLModel, table=True):
+    """A stored article: one row per canonical URL."""
+
+    __tablename__ = "article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: str = Field(index=True, max_length=64)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    canonical_url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, sa_column=Column(Text))
+    published: datetime | None = _ts(index=True)
+    language: str | None = Field(default=None, max_length=16)
+    fetched_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class MatchRow(SQLModel, table=True):
+    """A rule that flagged an article (one row per article and rule), with the terms that matched."""
+
+    __tablename__ = "match"
+    __table_args__ = (UniqueConstraint("article_id", "rule_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    rule_id: str = Field(index=True, max_length=64)
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    flagged_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class PageRow(SQLModel, table=True):
+    """Every article URL the crawler has handled, so a second crawl does not fetch it again.
+
+    ``status`` is "article" (stored), "skipped" (not an article: ``reason`` says why) or "error"
+    (fetch failed; retried on later crawls until ``attempts`` reaches the limit).
+    """
+
+    __tablename__ = "page"
+
+    canonical_url: str = Field(sa_column=Column(Text, primary_key=True))
+    site_id: str = Field(index=True, max_length=64)
+    status: str = Field(max_length=16)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    http_status: int | None = None
+    attempts: int = 1
+    first_seen: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CrawlRunRow(SQLModel, table=True):
+    """One crawl of one site, with its counts."""
+
+    __tablename__ = "crawl_run"
+    __table_args__ = (Index("ix_crawl_run_site_started", "site_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: str = Field(max_length=64)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = _ts()
+    status: str = Field(default="running", max_length=16)
+    pages: int = 0
+    new_articles: int = 0
+    skipped: int = 0
+    errors: int = 0
+    flagged: int = 0
+    message: str | None = Field(default=None, sa_column=Column(Text))

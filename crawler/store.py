@@ -1,0 +1,291 @@
+"""Database access: engine set-up, schema upgrades, and the reads and writes the pipeline and CLI need."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, create_engine, select
+
+from crawler.article import Article, Match
+from crawler.models import ArticleRow, CrawlRunRow, MatchRow, PageRow, utcnow
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MAX_FETCH_ATTEMPTS = 3  # a page whose fetch failed this often is not tried again
+_SQLITE_BUSY_MS = 10_000
+
+
+class StoreError(Exception):
+    """The database cannot be opened, upgraded or written."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` / ``postgres://`` URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url``: SQLite gets WAL, a busy timeout and its folder created; PostgreSQL a pre-ping pool."""
+    url = normalize_database_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError and ValueError subclasses here
+        raise StoreError(f"bad database URL {url!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            try:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder for {database}: {exc}") from None
+        engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the schema to the newest migration (alembic ``upgrade head``)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot upgrade the database schema ({engine.url.render_as_string()}): {exc}") from None
+
+
+def open_database(url: str) -> Engine:
+    """An engine whose schema is up to date."""
+    engine = create_db_engine(url)
+    upgrade_schema(engine)
+    return engine
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise StoreError(f"unsupported database dialect {dialect!r} (use SQLite or PostgreSQL)")
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def known_urls(session: Session, canonical_urls: Iterable[str]) -> set[str]:
+    """Which of ``canonical_urls`` need no fetch: stored, skipped, or failed too often."""
+    wanted = list(dict.fromkeys(canonical_urls))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.exec(
+            select(PageRow.canonical_url).where(
+                col(PageRow.canonical_url).in_(chunk),
+                or_(col(PageRow.status) != "error", col(PageRow.attempts) >= MAX_FETCH_ATTEMPTS),
+            )
+        ).all()
+        found.update(rows)
+    return found
+
+
+def record_page(
+    session: Session,
+    site_id: str,
+    canonical_url: str,
+    status: str,
+    reason: str | None = None,
+    http_status: int | None = None,
+) -> None:
+    """Insert or update the page's outcome (does not commit)."""
+    now = utcnow()
+    stmt = _insert(session, PageRow).values(
+        canonical_url=canonical_url,
+        site_id=site_id,
+        status=status,
+        reason=reason,
+        http_status=http_status,
+        attempts=1,
+        first_seen=now,
+        last_seen=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["canonical_url"],
+        set_={
+            "status": stmt.excluded.status,
+            "reason": stmt.excluded.reason,
+            "http_status": stmt.excluded.http_status,
+            "attempts": PageRow.__table__.c.attempts + 1,  # type: ignore[attr-defined]
+            "last_seen": stmt.excluded.last_seen,
+        },
+    )
+    session.execute(stmt)
+
+
+# --------------------------------------------------------------------------- articles
+
+
+def save_article(
+    session: Session,
+    site_id: str,
+    article: Article,
+    matches: Sequence[Match],
+    fetched_at: datetime | None = None,
+) -> int | None:
+    """Store the article, its page record and its matches in one transaction.
+
+    Returns the new article id, or None when an article with the same canonical URL already exists
+    (then nothing is changed).
+    """
+    now = utcnow()
+    values = {
+        "site_id": site_id,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "title": article.title,
+        "text": article.text,
+        "author": article.author,
+        "published": article.published,
+        "language": article.language,
+        "fetched_at": fetched_at or now,
+        "created_at": now,
+    }
+    stmt = (
+        _insert(session, ArticleRow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["canonical_url"])
+        .returning(ArticleRow.__table__.c.id)  # type: ignore[attr-defined]
+    )
+    try:
+        article_id = session.execute(stmt).scalar_one_or_none()
+        record_page(session, site_id, article.canonical_url, "article")
+        if article.url != article.canonical_url:
+            record_page(session, site_id, article.url, "article")
+        if article_id is not None:
+            for match in matches:
+                session.execute(
+                    _insert(session, MatchRow)
+                    .values(article_id=article_id, rule_id=match.rule_id, terms=list(match.terms), flagged_at=now)
+                    .on_conflict_do_nothing(index_elements=["article_id", "rule_id"])
+                )
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        raise
+    return int(article_id) if article_id is not None else None
+
+
+# --------------------------------------------------------------------------- crawl runs
+
+
+def start_run(session: Session, site_id: str) -> int:
+    """Record that a crawl of ``site_id`` started; returns the run id."""
+    run = CrawlRunRow(site_id=site_id, started_at=utcnow())
+    session.add(run)
+    session.commit()
+    assert run.id is not None
+    return run.id
+
+
+def finish_run(session: Session, run_id: int, status: str, counts: dict[str, int], message: str | None) -> None:
+    """Record the end of a crawl run with its counts (pages, new_articles, skipped, errors, flagged)."""
+    run = session.get(CrawlRunRow, run_id)
+    if run is None:
+        raise StoreError(f"crawl run {run_id} not found")
+    run.finished_at = utcnow()
+    run.status = status
+    run.message = message
+    for key in ("pages", "new_articles", "skipped", "errors", "flagged"):
+        setattr(run, key, int(counts.get(key, 0)))
+    session.add(run)
+    session.commit()
+
+
+# --------------------------------------------------------------------------- review
+
+
+@dataclass(frozen=True)
+class FlaggedArticle:
+    """One (article, rule) pair for review."""
+
+    article_id: int
+    url: str
+    title: str
+    site: str
+    rule: str
+    terms: list[str]
+    published: datetime | None
+    flagged_at: datetime
+    text: str
+
+
+def flagged_articles(
+    session: Session,
+    rule_id: str | None = None,
+    site_id: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[FlaggedArticle]:
+    """Flagged articles, newest flag first, filtered by rule, site and flag time."""
+    query = select(ArticleRow, MatchRow).join(MatchRow, col(MatchRow.article_id) == col(ArticleRow.id))
+    if rule_id:
+        query = query.where(MatchRow.rule_id == rule_id)
+    if site_id:
+        query = query.where(ArticleRow.site_id == site_id)
+    if since:
+        query = query.where(col(MatchRow.flagged_at) >= since)
+    query = query.order_by(col(MatchRow.flagged_at).desc(), col(MatchRow.id).desc())
+    if limit:
+        query = query.limit(limit)
+    result = []
+    for article, match in session.exec(query).all():
+        assert article.id is not None
+        result.append(
+            FlaggedArticle(
+                article_id=article.id,
+                url=article.url,
+                title=article.title,
+                site=article.site_id,
+                rule=match.rule_id,
+                terms=list(match.terms),
+                published=article.published,
+                flagged_at=match.flagged_at,
+                text=article.text,
+            )
+        )
+    return result
+
+
+def count_articles(session: Session, site_id: str | None = None) -> int:
+    """How many articles are stored (for one site, or all)."""
+    query = select(func.count()).select_from(ArticleRow)
+    if site_id:
+        query = query.where(ArticleRow.site_id == site_id)
+    return int(session.exec(query).one())
