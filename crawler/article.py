@@ -17,6 +17,22 @@ class Page:
     # Publication date and title announced by the feed or sitemap that linked the page, if any.
     listed_published: datetime | None = None
     listed_title: str | None = None
+    # The URL that was requested, when a redirect led elsewhere.
+    requested_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PageFailure:
+    """A page that could not be turned into an article before extraction: failed fetch or not HTML.
+
+    ``status`` is "error" (may be retried on a later crawl) or "skipped" (never an article).
+    """
+
+    site_id: str
+    url: str
+    status: str
+    reason: str
+    http_status: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crawler.durations import parse_duration
+
+if TYPE_CHECKING:
+    from crawler.rules import RuleSet
 
 SITES_FILE = "sites.toml"
 RULES_FILE = "rules.toml"
@@ -207,6 +210,14 @@ class Config:
                 [f"unknown site id(s): {', '.join(unknown)} (configured: {', '.join(sorted(known))})"]
             )
         return [self.site(i) for i in ids]
+
+    def ruleset(self) -> RuleSet:
+        """The compiled rules (the queries were already validated when loading)."""
+        from crawler.rules import Rule, RuleSet
+
+        return RuleSet.compile(
+            [Rule(id=r.id, query=r.query, mode=r.mode, recipients=r.recipients) for r in self.rules]
+        )
 
 
 # --------------------------------------------------------------------------- loading

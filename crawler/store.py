@@ -158,11 +158,13 @@ def save_article(
     article: Article,
     matches: Sequence[Match],
     fetched_at: datetime | None = None,
+    also_seen: Iterable[str] = (),
 ) -> int | None:
-    """Store the article, its page record and its matches in one transaction.
+    """Store the article, its page records and its matches in one transaction.
 
+    ``also_seen`` are further canonical URLs that led to this article (redirects, the listed URL).
     Returns the new article id, or None when an article with the same canonical URL already exists
-    (then nothing is changed).
+    (then only the page records are updated).
     """
     now = utcnow()
     values = {
@@ -185,9 +187,8 @@ def save_article(
     )
     try:
         article_id = session.execute(stmt).scalar_one_or_none()
-        record_page(session, site_id, article.canonical_url, "article")
-        if article.url != article.canonical_url:
-            record_page(session, site_id, article.url, "article")
+        for seen in {article.canonical_url, *also_seen}:
+            record_page(session, site_id, seen, "article")
         if article_id is not None:
             for match in matches:
                 session.execute(

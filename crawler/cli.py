@@ -1,0 +1,402 @@
+"""The `newswatch` command line (typer): parses arguments, calls the library, prints results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from crawler.config import Config, ConfigError, load_config
+from crawler.durations import parse_duration
+from crawler.logs import setup_logging
+from crawler.settings import Settings, load_settings
+from crawler.store import StoreError, flagged_articles, open_database
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    help="Newswatch: watch news sites and flag the stories that match your rules.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
+review_app = typer.Typer(help="Review flagged articles.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(review_app, name="review")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Configuration folder (default: $NEWSWATCH_CONFIG or ./config).", show_default=False),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show detailed logs, Scrapy's included.")]
+
+EXIT_CONFIG = 2
+EXIT_FAILURE = 1
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+class TextFormat(str, Enum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class MatchFormat(str, Enum):
+    text = "text"
+    jsonl = "jsonl"
+
+
+class ReviewFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def clean(text: str | None) -> str:
+    """Text safe to print on a terminal: no control or bidi characters from untrusted pages."""
+    return _CONTROL.sub(" ", text or "")
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code``."""
+    err.print(f"[bold red]error:[/] {clean(message)}", markup=True)
+    raise typer.Exit(code)
+
+
+def _settings(config_dir: Path | None) -> Settings:
+    return load_settings(config_dir)
+
+
+def _config(settings: Settings) -> Config:
+    try:
+        return load_config(settings.config)
+    except ConfigError as exc:
+        err.print("[bold red]configuration error:[/]", markup=True)
+        for problem in exc.problems:
+            err.print(f"  {clean(problem)}", markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _database(settings: Settings) -> Engine:
+    try:
+        return open_database(settings.resolved_database_url())
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+# --------------------------------------------------------------------------- crawl and demo
+
+
+def _print_runs(runs: Sequence[Any]) -> None:
+    table = Table(title="Crawl summary", title_justify="left")
+    for column in ("site", "status", "pages", "new", "skipped", "flagged", "errors", "seconds"):
+        table.add_column(column, justify="left" if column in ("site", "status") else "right")
+    for run in runs:
+        status = run.status if run.status == "finished" else f"[red]{run.status}[/]"
+        table.add_row(
+            run.site_id, status, str(run.pages), str(run.new_articles), str(run.skipped),
+            str(run.flagged), str(run.errors), f"{run.duration:.1f}",
+        )
+    out.print(table)
+    for run in runs:
+        for problem in run.problems:
+            err.print(f"[yellow]{run.site_id}:[/] {clean(problem)}", markup=True)
+
+
+@app.command()
+def crawl(
+    site_ids: Annotated[list[str] | None, typer.Argument(help="Sites to crawl (default: every enabled site).")] = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Crawl the configured sites once, store new articles, flag them with the rules, then exit."""
+    from crawler.crawl import crawl_sites, run_on_reactor
+
+    settings = _settings(config)
+    setup_logging("DEBUG" if verbose else settings.log_level, "INFO" if verbose else "WARNING")
+    cfg = _config(settings)
+    try:
+        sites = cfg.select_sites(site_ids or [])
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    if not sites:
+        fail("no enabled sites to crawl (see sites.toml)", EXIT_CONFIG)
+    engine = _database(settings)
+    matcher = cfg.ruleset()
+    runs = run_on_reactor(lambda: crawl_sites(engine, sites, matcher))
+    _print_runs(runs)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the local sample site (127.0.0.1).")] = 8765,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Crawl a bundled sample news site on 127.0.0.1 through the real pipeline and show what was flagged."""
+    from crawler.crawl import crawl_sites, run_on_reactor
+    from crawler.demo_run import demo_site_config, print_flagged
+    from crawler.demo.server import SampleSite
+
+    settings = _settings(config)
+    setup_logging("DEBUG" if verbose else "WARNING", "INFO" if verbose else "WARNING")
+    cfg = _config(settings)
+    engine = _database(settings)
+    try:
+        site_server = SampleSite(port=port)
+        site_server.start()
+    except OSError as exc:
+        fail(f"cannot start the sample site on 127.0.0.1:{port}: {exc.strerror or exc} (try --port)")
+    try:
+        site = demo_site_config(site_server.base_url)
+        out.print(f"Sample news site running at {site_server.base_url}/ ({len(site_server.articles)} articles)")
+        out.print(f"Database: {settings.resolved_database_url()}")
+        overrides = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RANDOMIZE_DOWNLOAD_DELAY": False}
+        runs = run_on_reactor(
+            lambda: crawl_sites(engine, [site], cfg.ruleset(), settings=overrides, max_age=None)
+        )
+    finally:
+        site_server.stop()
+    _print_runs(runs)
+    with Session(engine) as session:
+        print_flagged(out, session, site.id, runs[0])
+
+
+# --------------------------------------------------------------------------- extract and match
+
+
+@app.command()
+def extract(
+    sources: Annotated[list[str], typer.Argument(help="Saved HTML files (.html or .html.gz) or http(s) URLs.")],
+    format: Annotated[TextFormat, typer.Option("--format", "-f", help="Output format.")] = TextFormat.text,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Extract the clean article (body and metadata) from saved pages or URLs."""
+    from crawler.article import Skipped
+    from crawler.extract import decode_html, extract_page, load_html_file
+    from crawler.fetch import FetchError, fetch_html
+
+    setup_logging("DEBUG" if verbose else "WARNING")
+    results: list[dict[str, Any]] = []
+    failures = 0
+    for source in sources:
+        try:
+            if re.match(r"^https?://", source, re.IGNORECASE):
+                final_url, body, _ctype = fetch_html(source)
+                html, url = decode_html(body), final_url
+            else:
+                html, url = load_html_file(Path(source)), None
+        except FetchError as exc:
+            failures += 1
+            err.print(f"{clean(str(exc))}", markup=False)
+            continue
+        except OSError as exc:
+            failures += 1
+            err.print(f"{clean(source)}: cannot read: {exc.strerror or exc}", markup=False)
+            continue
+        result = extract_page(html, url)
+        if isinstance(result, Skipped):
+            failures += 1
+            results.append({"source": source, "skipped": result.reason})
+            err.print(f"{clean(source)}: no article ({clean(result.reason)})", markup=False)
+            continue
+        record = {"source": source, **result.__dict__}
+        results.append(record)
+    _print_extracted(results, format)
+    if failures == len(sources):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _print_extracted(results: list[dict[str, Any]], format: TextFormat) -> None:
+    articles = [r for r in results if "skipped" not in r]
+    if format is TextFormat.json:
+        out.print(_dumps(results), markup=False)
+    elif format is TextFormat.jsonl:
+        for record in results:
+            out.print(_dumps(record), markup=False)
+    else:
+        for index, record in enumerate(articles):
+            if index:
+                out.print()
+            meta = ", ".join(
+                f"{k}: {clean(str(record[k]))}"
+                for k in ("author", "published", "language", "canonical_url")
+                if record.get(k)
+            )
+            out.print(f"# {clean(record['title'])}", markup=False)
+            if meta:
+                out.print(meta, markup=False)
+            out.print()
+            out.print(clean(record["text"]).replace(" \n", "\n"), markup=False)
+
+
+@app.command()
+def match(
+    paths: Annotated[list[Path], typer.Argument(help="Saved articles: .html, .html.gz, .json or .txt.")],
+    format: Annotated[MatchFormat, typer.Option("--format", "-f", help="Output format.")] = MatchFormat.text,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the configured rules on saved articles and show which rules match."""
+    from crawler.inputs import InputError, load_document
+
+    settings = _settings(config)
+    setup_logging("WARNING")
+    ruleset = _config(settings).ruleset()
+    failures = 0
+    for path in paths:
+        try:
+            doc = load_document(path)
+        except InputError as exc:
+            failures += 1
+            err.print(clean(str(exc)), markup=False)
+            continue
+        matches = ruleset.match(doc.title, doc.text)
+        if format is MatchFormat.jsonl:
+            record = {
+                "path": str(path),
+                "title": doc.title,
+                "matches": [{"rule": m.rule_id, "terms": list(m.terms)} for m in matches],
+            }
+            out.print(_dumps(record), markup=False)
+        else:
+            flags = "; ".join(f"{m.rule_id} ({', '.join(m.terms)})" for m in matches) or "no match"
+            out.print(f"{clean(str(path))}: {clean(doc.title)}\n  -> {clean(flags)}", markup=False)
+    if failures == len(paths):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+# --------------------------------------------------------------------------- review
+
+
+@review_app.command("list")
+def review_list(
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id.")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site id.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only flagged within this period, e.g. 7d, 12h.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows (0: all).")] = 0,
+    format: Annotated[ReviewFormat, typer.Option("--format", "-f", help="Output format.")] = ReviewFormat.table,
+    config: ConfigOpt = None,
+) -> None:
+    """List flagged articles, newest first: one row per article and rule."""
+    from crawler.models import utcnow
+
+    settings = _settings(config)
+    setup_logging("WARNING")
+    cutoff = None
+    if since:
+        try:
+            cutoff = utcnow() - parse_duration(since)
+        except ValueError as exc:
+            fail(f"--since: {exc}", EXIT_CONFIG)
+    engine = _database(settings)
+    with Session(engine) as session:
+        rows = flagged_articles(session, rule_id=rule, site_id=site, since=cutoff, limit=limit or None)
+    records = [
+        {
+            "url": r.url,
+            "title": r.title,
+            "site": r.site,
+            "rule": r.rule,
+            "terms": r.terms,
+            "published": r.published,
+            "flagged_at": r.flagged_at,
+        }
+        for r in rows
+    ]
+    if format is ReviewFormat.json:
+        out.print(_dumps(records), markup=False)
+    elif format is ReviewFormat.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["flagged_at", "rule", "site", "published", "title", "url", "terms"])
+        for r in records:
+            writer.writerow(
+                [
+                    r["flagged_at"].isoformat(),
+                    r["rule"],
+                    r["site"],
+                    r["published"].isoformat() if r["published"] else "",
+                    _csv_safe(r["title"]),
+                    _csv_safe(r["url"]),
+                    _csv_safe("; ".join(r["terms"])),
+                ]
+            )
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table(title=f"{len(records)} flagged", title_justify="left")
+        for column in ("flagged", "rule", "site", "published", "title"):
+            table.add_column(column)
+        for r in records:
+            table.add_row(
+                r["flagged_at"].strftime("%Y-%m-%d %H:%M"),
+                r["rule"],
+                clean(r["site"]),
+                r["published"].strftime("%Y-%m-%d") if r["published"] else "",
+                clean(r["title"]),
+            )
+        out.print(table)
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas in untrusted cells."""
+    value = clean(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+# --------------------------------------------------------------------------- db and config
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOpt = None) -> None:
+    """Create or upgrade the database schema to the newest version."""
+    settings = _settings(config)
+    setup_logging("WARNING")
+    _database(settings)
+    out.print(f"Database schema is up to date: {settings.resolved_database_url()}", markup=False)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None) -> None:
+    """Validate sites.toml and rules.toml; exit 2 and name every problem when they are invalid."""
+    settings = _settings(config)
+    cfg = _config(settings)
+    enabled = sum(1 for s in cfg.sites if s.enabled)
+    out.print(
+        f"{settings.config}: OK — {len(cfg.sites)} sites ({enabled} enabled), {len(cfg.rules)} rules",
+        markup=False,
+    )
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

@@ -1,0 +1,187 @@
+"""Find article links in feeds, sitemaps and listing pages (plain functions over bytes and text)."""
+
+from __future__ import annotations
+
+import calendar
+import io
+import logging
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from lxml import etree
+from parsel import Selector
+
+logger = logging.getLogger(__name__)
+
+MAX_FEED_ITEMS = 500
+MAX_SITEMAP_URLS = 50_000
+MAX_DECOMPRESSED = 50 * 1024 * 1024
+# Links that never lead to an article page.
+_NON_ARTICLE_EXT = (
+    ".pdf", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".mp3", ".mp4", ".mov", ".zip", ".gz",
+    ".xml", ".rss", ".css", ".js", ".ico", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".exe",
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A candidate article URL, with what the linking document said about it."""
+
+    url: str
+    published: datetime | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class SitemapDoc:
+    """A parsed sitemap: either an index of child sitemaps or a set of page URLs."""
+
+    is_index: bool
+    links: list[Link]
+
+
+class DiscoveryError(Exception):
+    """A feed, sitemap or listing page could not be read at all."""
+
+
+def _struct_to_datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def parse_iso_datetime(text: str | None) -> datetime | None:
+    """Parse a W3C / ISO 8601 date or datetime (sitemaps); naive values are taken as UTC."""
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def links_from_feed(body: bytes, feed_url: str, headers: dict[str, str] | None = None) -> list[Link]:
+    """Article links of an RSS or Atom feed, newest first as the feed lists them.
+
+    The body goes to feedparser as bytes (never a string it could treat as a URL or path).
+    Raises DiscoveryError when the body is not a feed at all.
+    """
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers or {}, sanitize_html=False)
+    entries = parsed.get("entries") or []
+    if not entries and parsed.get("bozo"):
+        raise DiscoveryError(f"not a valid feed: {parsed.get('bozo_exception')}")
+    links = []
+    for entry in entries[:MAX_FEED_ITEMS]:
+        href = entry.get("link") or ""
+        if not href:
+            for candidate in entry.get("links") or []:
+                if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
+                    href = candidate["href"]
+                    break
+        if not href:
+            continue
+        published = _struct_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
+        title = (entry.get("title") or "").strip() or None
+        links.append(Link(urljoin(feed_url, href.strip()), published, title))
+    return links
+
+
+def maybe_gunzip(body: bytes, max_size: int = MAX_DECOMPRESSED) -> bytes:
+    """Gunzip ``body`` if it is gzip data (sitemap.xml.gz), refusing to inflate beyond ``max_size``."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, max_size + 1)
+    except zlib.error as exc:
+        raise DiscoveryError(f"bad gzip data: {exc}") from None
+    if len(out) > max_size:
+        raise DiscoveryError(f"gzip body inflates beyond {max_size} bytes")
+    return out
+
+
+def _local(tag: Any) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def parse_sitemap(body: bytes, sitemap_url: str) -> SitemapDoc:
+    """Parse a sitemap, sitemap index or Google News sitemap (gzip allowed); entities are never resolved."""
+    data = maybe_gunzip(body)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, recover=True, remove_comments=True, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(data, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise DiscoveryError(f"not a sitemap: {exc}") from None
+    if root is None or _local(root.tag) not in ("urlset", "sitemapindex"):
+        raise DiscoveryError("not a sitemap (no <urlset> or <sitemapindex> root)")
+    is_index = _local(root.tag) == "sitemapindex"
+    links = []
+    for entry in root:
+        if _local(entry.tag) not in ("url", "sitemap"):
+            continue
+        loc = lastmod = news_date = news_title = None
+        for child in entry.iter():
+            name = _local(child.tag)
+            text = (child.text or "").strip()
+            if name == "loc" and loc is None:
+                loc = text
+            elif name == "lastmod":
+                lastmod = text
+            elif name == "publication_date":
+                news_date = text
+            elif name == "title" and _local(child.getparent().tag) == "news":
+                news_title = text
+        if not loc:
+            continue
+        published = parse_iso_datetime(news_date) or parse_iso_datetime(lastmod)
+        links.append(Link(urljoin(sitemap_url, loc), published, news_title or None))
+        if len(links) >= MAX_SITEMAP_URLS:
+            logger.warning("sitemap %s lists more than %d URLs; the rest are ignored", sitemap_url, MAX_SITEMAP_URLS)
+            break
+    return SitemapDoc(is_index, links)
+
+
+def looks_like_page(url: str) -> bool:
+    """False for links that cannot be article pages: non-http schemes and file downloads."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    return not parts.path.lower().endswith(_NON_ARTICLE_EXT)
+
+
+def links_from_listing(html: str, page_url: str, selector: str | None = None) -> list[Link]:
+    """Links on a listing page: those matching the CSS ``selector`` (an <a>, or the <a>s inside it), else all.
+
+    Links back to the listing page itself, fragments and non-page files are left out.
+    """
+    doc = Selector(text=html)
+    base = doc.css("base::attr(href)").get()
+    base_url = urljoin(page_url, base) if base else page_url
+    nodes = doc.css(selector) if selector else doc.css("a")
+    hrefs: list[str] = []
+    for node in nodes:
+        own = node.attrib.get("href") if node.root.tag == "a" else None
+        hrefs.extend([own] if own else node.css("a::attr(href)").getall())
+    page = page_url.split("#", 1)[0]
+    links: dict[str, Link] = {}
+    for href in hrefs:
+        href = href.strip()
+        if not href or href.startswith("#"):
+            continue
+        url = urljoin(base_url, href).split("#", 1)[0]
+        if url == page or not looks_like_page(url):
+            continue
+        links.setdefault(url, Link(url))
+    return list(links.values())
+

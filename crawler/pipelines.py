@@ -1,0 +1,43 @@
+"""Scrapy item pipeline: hands fetched pages to crawler.process off the reactor thread and counts outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from scrapy.crawler import Crawler
+
+from crawler.article import Page, PageFailure
+from crawler.process import Outcome, PageProcessor
+
+
+class StorePipeline:
+    """Extract, match and store each page in a worker thread; keep per-outcome counts in the crawl stats."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(crawler)
+
+    async def process_item(self, item: Any) -> Any:
+        spider = self.crawler.spider
+        processor: PageProcessor = spider.context.processor  # type: ignore[union-attr]
+        if isinstance(item, Page):
+            outcome = await asyncio.to_thread(processor.process, item)
+        elif isinstance(item, PageFailure):
+            outcome = await asyncio.to_thread(processor.fail, item)
+        else:
+            return item
+        self._count(outcome)
+        return item
+
+    def _count(self, outcome: Outcome) -> None:
+        stats = self.crawler.stats
+        if stats is None:
+            return
+        stats.inc_value("newswatch/pages")
+        stats.inc_value(f"newswatch/{outcome.status}")
+        if outcome.matches:
+            stats.inc_value("newswatch/flagged")

@@ -1,0 +1,1 @@
+"""Scrapy spiders of Newswatch (one generic spider driven by site configuration)."""

@@ -1,0 +1,205 @@
+"""The generic news spider: reads a site's feeds, sitemaps and listing pages and fetches unseen articles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.article import Page, PageFailure
+from crawler.config import SiteConfig
+from crawler.discovery import (
+    DiscoveryError,
+    Link,
+    links_from_feed,
+    links_from_listing,
+    looks_like_page,
+    parse_sitemap,
+)
+from crawler.urls import canonicalize_url, host_allowed, host_of
+
+logger = logging.getLogger(__name__)
+
+MAX_CHILD_SITEMAPS = 50
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass
+class CrawlContext:
+    """What a crawl of one site needs from outside Scrapy (injected by crawler.crawl)."""
+
+    site: SiteConfig
+    seen: Callable[[list[str]], set[str]]  # canonical URLs that need no fetch
+    max_age: timedelta | None = timedelta(days=30)  # links announced as older than this are not fetched
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    processor: Any = None  # crawler.process.PageProcessor, used by the item pipeline
+
+
+class NewsSpider(scrapy.Spider):
+    """Crawl one configured site once: entry points first, then the article pages they announce."""
+
+    name = "news"
+
+    def __init__(self, context: CrawlContext, **kwargs: Any) -> None:
+        super().__init__(name=f"news-{context.site.id}", **kwargs)
+        self.context = context
+        self.site = context.site
+        self.allowed_domains = list(self.site.allowed_domains)
+        self.download_delay = self.site.delay
+        self.source_errors: list[str] = []
+        self._queued: set[str] = set()
+
+    # ------------------------------------------------------------------ entry points
+
+    async def start(self) -> AsyncIterator[Any]:
+        """Requests for every feed, sitemap and listing page of the site."""
+        for url in self.site.feeds:
+            yield self._source_request(url, self.parse_feed, "feed")
+        for url in self.site.sitemaps:
+            yield self._source_request(url, self.parse_sitemap, "sitemap")
+        for listing in self.site.listings:
+            request = self._source_request(listing.url, self.parse_listing, "listing")
+            request.meta["links_selector"] = listing.links
+            yield request
+
+    def _source_request(self, url: str, callback: Callable[..., Any], kind: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.source_failed,
+            dont_filter=True,
+            meta={"source": kind},
+            priority=10,
+        )
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        """Article requests for the feed's items."""
+        headers = {k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+        try:
+            links = links_from_feed(response.body, response.url, headers)
+        except DiscoveryError as exc:
+            self._source_error(response.url, f"feed: {exc}")
+            return
+        logger.info("feed %s lists %d items", response.url, len(links))
+        yield from self._follow(links, response.url)
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        """Child-sitemap requests (newest first) or article requests for a sitemap's URLs."""
+        try:
+            doc = parse_sitemap(response.body, response.url)
+        except DiscoveryError as exc:
+            self._source_error(response.url, f"sitemap: {exc}")
+            return
+        if not doc.is_index:
+            logger.info("sitemap %s lists %d URLs", response.url, len(doc.links))
+            yield from self._follow(doc.links, response.url)
+            return
+        children = [link for link in doc.links if not self._too_old(link)]
+        children.sort(key=lambda link: link.published or datetime.min.replace(tzinfo=UTC), reverse=True)
+        for link in children[:MAX_CHILD_SITEMAPS]:
+            if self._in_scope(link.url):
+                yield self._source_request(link.url, self.parse_sitemap, "sitemap")
+
+    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        """Article requests for the links of a listing page (optionally picked by a CSS selector)."""
+        if not isinstance(response, TextResponse):
+            self._source_error(response.url, "listing page is not text")
+            return
+        links = links_from_listing(response.text, response.url, response.meta.get("links_selector"))
+        logger.info("listing %s links to %d pages", response.url, len(links))
+        yield from self._follow(links, response.url)
+
+    def source_failed(self, failure: Failure) -> None:
+        """A feed, sitemap or listing page could not be fetched: record it, the crawl goes on."""
+        request = failure.request  # type: ignore[attr-defined]
+        self._source_error(request.url, f"{request.meta.get('source', 'source')}: {describe_failure(failure)}")
+
+    def _source_error(self, url: str, message: str) -> None:
+        logger.error("site %s: cannot read %s: %s", self.site.id, url, message)
+        self.source_errors.append(f"{url}: {message}")
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("newswatch/source_errors")
+
+    # ------------------------------------------------------------------ articles
+
+    def _in_scope(self, url: str) -> bool:
+        return looks_like_page(url) and host_allowed(host_of(url), self.site.allowed_domains)
+
+    def _too_old(self, link: Link) -> bool:
+        max_age = self.context.max_age
+        return bool(max_age and link.published and link.published < self.context.now() - max_age)
+
+    def _follow(self, links: Iterable[Link], source_url: str) -> Iterator[scrapy.Request]:
+        candidates: dict[str, Link] = {}
+        for link in links:
+            if not self._in_scope(link.url) or not self.site.url_wanted(link.url) or self._too_old(link):
+                continue
+            canonical = canonicalize_url(link.url)
+            if canonical not in self._queued and canonical not in candidates:
+                candidates[canonical] = link
+        if not candidates:
+            return
+        known = self.context.seen(list(candidates))
+        for canonical, link in candidates.items():
+            if canonical in known:
+                if self.crawler.stats:
+                    self.crawler.stats.inc_value("newswatch/already_seen")
+                continue
+            self._queued.add(canonical)
+            yield scrapy.Request(
+                link.url,
+                callback=self.parse_article,
+                errback=self.article_failed,
+                meta={"link": link, "canonical": canonical, "source_url": source_url},
+            )
+
+    def parse_article(self, response: Response) -> Iterator[Page | PageFailure]:
+        """The fetched page, for the pipeline to extract and store; non-HTML responses are skipped."""
+        link: Link = response.meta["link"]
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip().lower()
+        if not isinstance(response, TextResponse) or (content_type and content_type not in _HTML_TYPES):
+            reason = f"not HTML ({content_type or 'no content type'})"
+            logger.info("skipped %s: %s", response.url, reason)
+            yield PageFailure(self.site.id, response.url, "skipped", reason, response.status)
+            return
+        yield Page(
+            site_id=self.site.id,
+            url=response.url,
+            html=response.text,
+            fetched_at=self.context.now(),
+            listed_published=link.published,
+            listed_title=link.title,
+            requested_url=response.meta.get("canonical"),
+        )
+
+    def article_failed(self, failure: Failure) -> Iterator[PageFailure]:
+        """An article could not be fetched: recorded as an error (retried on later crawls)."""
+        request = failure.request  # type: ignore[attr-defined]
+        reason = describe_failure(failure)
+        if reason == "forbidden by robots.txt":
+            if self.crawler.stats:
+                self.crawler.stats.inc_value("newswatch/robots_denied")
+            logger.info("skipped %s: %s", request.url, reason)
+            return
+        status = failure.value.response.status if isinstance(failure.value, HttpError) else None
+        logger.warning("cannot fetch %s: %s", request.url, reason)
+        yield PageFailure(self.site.id, request.url, "error", reason, status)
+
+
+def describe_failure(failure: Failure) -> str:
+    """A short human description of a download failure."""
+    value = failure.value
+    if isinstance(value, HttpError):
+        return f"HTTP {value.response.status}"
+    text = str(value).strip()
+    if "robots.txt" in text.lower():
+        return "forbidden by robots.txt"
+    name = type(value).__name__
+    return f"{name}: {text}" if text else name
