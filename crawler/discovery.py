@@ -77,8 +77,9 @@ def links_from_feed(body: bytes, feed_url: str, headers: dict[str, str] | None =
     """
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers or {}, sanitize_html=False)
     entries = parsed.get("entries") or []
-    if not entries and parsed.get("bozo"):
-        raise DiscoveryError(f"not a valid feed: {parsed.get('bozo_exception')}")
+    if not entries and (parsed.get("bozo") or not parsed.get("version")):
+        problem = parsed.get("bozo_exception") or "no RSS or Atom content"
+        raise DiscoveryError(f"not a valid feed: {problem}")
     links = []
     for entry in entries[:MAX_FEED_ITEMS]:
         href = entry.get("link") or ""

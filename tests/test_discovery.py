@@ -1,0 +1,154 @@
+"""Finding article links in feeds, sitemaps and listing pages."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+
+import pytest
+
+from crawler.discovery import (
+    DiscoveryError,
+    links_from_feed,
+    links_from_listing,
+    looks_like_page,
+    maybe_gunzip,
+    parse_iso_datetime,
+    parse_sitemap,
+)
+
+RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Example</title>
+<item><title>SoftBank invests</title><link>https://news.example.com/2026/11/softbank-invests/?utm_source=rss</link>
+<pubDate>Fri, 20 Nov 2026 09:30:00 +0900</pubDate></item>
+<item><title>Relative link</title><link>/2026/11/relative/</link></item>
+<item><title>No link</title></item>
+</channel></rss>"""
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Example</title>
+<entry><title>Atom story</title><link rel="alternate" href="https://news.example.com/atom-story"/>
+<updated>2026-11-21T10:00:00Z</updated><id>urn:1</id></entry></feed>"""
+
+
+def test_rss_feed_links_dates_and_titles() -> None:
+    links = links_from_feed(RSS, "https://news.example.com/feed")
+    assert [link.url for link in links] == [
+        "https://news.example.com/2026/11/softbank-invests/?utm_source=rss",
+        "https://news.example.com/2026/11/relative/",
+    ]
+    assert links[0].published == datetime(2026, 11, 20, 0, 30, tzinfo=UTC)
+    assert links[0].title == "SoftBank invests"
+    assert links[1].published is None
+
+
+def test_atom_feed() -> None:
+    (link,) = links_from_feed(ATOM, "https://news.example.com/atom.xml")
+    assert link.url == "https://news.example.com/atom-story"
+    assert link.published == datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("body", [b"<html><body>Not a feed</body></html>", b"\x00\xff\xfe garbage", b""])
+def test_not_a_feed(body: bytes) -> None:
+    with pytest.raises(DiscoveryError):
+        links_from_feed(body, "https://news.example.com/feed")
+
+
+def test_feed_string_is_never_fetched_as_url() -> None:
+    # A feed body that looks like a URL or path must be parsed as content, not opened.
+    with pytest.raises(DiscoveryError):
+        links_from_feed(b"http://127.0.0.1:9/never", "https://news.example.com/feed")
+
+
+SITEMAP_INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>https://news.example.com/sitemap-posts.xml</loc><lastmod>2026-11-21</lastmod></sitemap>
+<sitemap><loc>/news-sitemap.xml</loc></sitemap>
+</sitemapindex>"""
+
+NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+        xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>https://news.example.com/a</loc>
+  <news:news><news:publication><news:name>Example</news:name><news:language>en</news:language></news:publication>
+  <news:publication_date>2026-11-20T08:00:00+01:00</news:publication_date><news:title>Story A</news:title></news:news>
+</url>
+<url><loc>https://news.example.com/b</loc><lastmod>2026-11-19T12:00:00Z</lastmod></url>
+</urlset>"""
+
+
+def test_sitemap_index() -> None:
+    doc = parse_sitemap(SITEMAP_INDEX, "https://news.example.com/sitemap.xml")
+    assert doc.is_index
+    assert [link.url for link in doc.links] == [
+        "https://news.example.com/sitemap-posts.xml",
+        "https://news.example.com/news-sitemap.xml",
+    ]
+    assert doc.links[0].published == datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def test_google_news_sitemap_keeps_publication_date_and_title() -> None:
+    doc = parse_sitemap(NEWS_SITEMAP, "https://news.example.com/news-sitemap.xml")
+    assert not doc.is_index
+    a, b = doc.links
+    assert (a.url, a.title, a.published) == ("https://news.example.com/a", "Story A", datetime(2026, 11, 20, 7, tzinfo=UTC))
+    assert b.published == datetime(2026, 11, 19, 12, tzinfo=UTC) and b.title is None
+
+
+def test_gzipped_sitemap() -> None:
+    doc = parse_sitemap(gzip.compress(NEWS_SITEMAP), "https://news.example.com/news-sitemap.xml.gz")
+    assert len(doc.links) == 2
+
+
+def test_gzip_bomb_is_refused() -> None:
+    bomb = gzip.compress(b"<" + b"a" * (5 * 1024 * 1024))
+    with pytest.raises(DiscoveryError, match="inflates beyond"):
+        maybe_gunzip(bomb, max_size=1024 * 1024)
+
+
+def test_external_entities_are_not_resolved(tmp_path: object) -> None:
+    xxe = b"""<?xml version="1.0"?>
+<!DOCTYPE urlset [<!ENTITY secret SYSTEM "file:///etc/hostname">]>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://x.example/&secret;</loc></url></urlset>"""
+    doc = parse_sitemap(xxe, "https://x.example/sitemap.xml")
+    assert all("etc" not in link.url and len(link.url) < 40 for link in doc.links)
+
+
+@pytest.mark.parametrize("body", [b"<html><p>hello</p></html>", b"not xml at all", b"<rss></rss>"])
+def test_not_a_sitemap(body: bytes) -> None:
+    with pytest.raises(DiscoveryError):
+        parse_sitemap(body, "https://x.example/sitemap.xml")
+
+
+LISTING = """<html><head><base href="https://news.example.com/"></head><body>
+<nav><a href="/">Home</a><a href="/about/">About</a></nav>
+<h2><a class="story" href="2026/11/one/">One</a></h2>
+<h2><a class="story" href="/2026/11/two/#comments">Two</a></h2>
+<div class="story"><a href="/2026/11/three/">Three</a></div>
+<a href="/media/kit.pdf">Press kit</a><a href="mailto:x@example.com">Mail</a><a href="#top">Top</a>
+</body></html>"""
+
+
+def test_listing_with_selector() -> None:
+    links = links_from_listing(LISTING, "https://news.example.com/tech/", "a.story, div.story")
+    assert [link.url for link in links] == [
+        "https://news.example.com/2026/11/one/",
+        "https://news.example.com/2026/11/two/",
+        "https://news.example.com/2026/11/three/",
+    ]
+
+
+def test_listing_without_selector_takes_page_links_only() -> None:
+    urls = [link.url for link in links_from_listing(LISTING, "https://news.example.com/")]
+    assert "https://news.example.com/about/" in urls
+    assert "https://news.example.com/2026/11/two/" in urls
+    assert not any(u.endswith(".pdf") or u.startswith("mailto") for u in urls)
+    assert "https://news.example.com/" not in urls
+
+
+def test_helpers() -> None:
+    assert looks_like_page("https://x.example/story")
+    assert not looks_like_page("javascript:alert(1)")
+    assert not looks_like_page("https://x.example/photo.JPG")
+    assert parse_iso_datetime("2026-11-20") == datetime(2026, 11, 20, tzinfo=UTC)
+    assert parse_iso_datetime("yesterday") is None

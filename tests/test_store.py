@@ -1,0 +1,125 @@
+"""Storage on SQLite and PostgreSQL: unique articles, matches, page records, crawl runs, review queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from crawler.article import Article, Match
+from crawler.models import ArticleRow, CrawlRunRow, MatchRow
+from crawler.store import (
+    MAX_FETCH_ATTEMPTS,
+    count_articles,
+    create_db_engine,
+    finish_run,
+    flagged_articles,
+    known_urls,
+    normalize_database_url,
+    record_page,
+    save_article,
+    start_run,
+    upgrade_schema,
+)
+
+
+def _article(n: int, **kw: object) -> Article:
+    values: dict[str, object] = {
+        "url": f"https://news.example/a/{n}?utm_source=feed",
+        "canonical_url": f"https://news.example/a/{n}",
+        "title": f"Story {n}",
+        "text": f"Body of story {n}.",
+        "author": "A. Writer",
+        "published": datetime(2026, 11, 20, 9, 30, tzinfo=timezone(timedelta(hours=9))),
+        "language": "en",
+    }
+    values.update(kw)
+    return Article(**values)  # type: ignore[arg-type]
+
+
+def test_schema_has_every_table(engine: Engine) -> None:
+    names = set(inspect(engine).get_table_names())
+    assert {"article", "match", "page", "crawl_run", "alembic_version"} <= names
+
+
+def test_upgrade_twice_is_harmless(engine: Engine) -> None:
+    upgrade_schema(engine)
+    upgrade_schema(engine)
+
+
+def test_article_is_stored_once_with_its_matches(engine: Engine) -> None:
+    with Session(engine) as session:
+        first = save_article(session, "site", _article(1), [Match("r1", ["softbank"]), Match("r2", ["ai"])])
+        again = save_article(session, "site", _article(1, title="Retitled"), [Match("r3", ["x"])])
+        assert first is not None
+        assert again is None
+        rows = session.exec(select(ArticleRow)).all()
+        assert [r.title for r in rows] == ["Story 1"]
+        matches = session.exec(select(MatchRow).order_by(MatchRow.rule_id)).all()
+        assert [(m.rule_id, m.terms) for m in matches] == [("r1", ["softbank"]), ("r2", ["ai"])]
+        assert count_articles(session) == 1
+
+
+def test_dates_come_back_aware_in_utc(engine: Engine) -> None:
+    with Session(engine) as session:
+        save_article(session, "site", _article(2), [])
+        row = session.exec(select(ArticleRow)).one()
+        assert row.published == datetime(2026, 11, 20, 0, 30, tzinfo=UTC)
+        assert row.published is not None and row.published.tzinfo is not None
+
+
+def test_known_urls_covers_articles_skips_and_exhausted_errors(engine: Engine) -> None:
+    with Session(engine) as session:
+        save_article(session, "site", _article(3), [], also_seen=["https://news.example/old-path/3"])
+        record_page(session, "site", "https://news.example/about", "skipped", "no article body")
+        record_page(session, "site", "https://news.example/flaky", "error", "HTTP 503", 503)
+        session.commit()
+        wanted = [
+            "https://news.example/a/3",
+            "https://news.example/old-path/3",
+            "https://news.example/about",
+            "https://news.example/flaky",
+            "https://news.example/new",
+        ]
+        assert known_urls(session, wanted) == set(wanted[:3])
+        for _ in range(MAX_FETCH_ATTEMPTS - 1):
+            record_page(session, "site", "https://news.example/flaky", "error", "HTTP 503", 503)
+        session.commit()
+        assert "https://news.example/flaky" in known_urls(session, wanted)
+
+
+def test_crawl_runs_are_recorded(engine: Engine) -> None:
+    with Session(engine) as session:
+        run_id = start_run(session, "site")
+        finish_run(session, run_id, "finished", {"pages": 5, "new_articles": 3, "skipped": 2}, None)
+        run = session.get(CrawlRunRow, run_id)
+        assert run is not None
+        assert (run.status, run.pages, run.new_articles, run.skipped) == ("finished", 5, 3, 2)
+        assert run.finished_at is not None and run.finished_at >= run.started_at
+
+
+def test_flagged_articles_filters(engine: Engine) -> None:
+    with Session(engine) as session:
+        save_article(session, "alpha", _article(10), [Match("softbank-investment", ["softbank"])])
+        save_article(session, "beta", _article(11), [Match("ai-iot-investment", ["ai"])])
+        save_article(session, "beta", _article(12), [])
+        assert {r.title for r in flagged_articles(session)} == {"Story 10", "Story 11"}
+        assert [r.title for r in flagged_articles(session, rule_id="ai-iot-investment")] == ["Story 11"]
+        assert [r.title for r in flagged_articles(session, site_id="alpha")] == ["Story 10"]
+        future = datetime.now(UTC) + timedelta(hours=1)
+        assert flagged_articles(session, since=future) == []
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    assert normalize_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url: str) -> None:
+    engine = create_db_engine(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 5000
