@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -24,7 +24,7 @@ from crawler.config import Config, ConfigError, load_config
 from crawler.durations import parse_duration
 from crawler.logs import setup_logging
 from crawler.settings import Settings, load_settings
-from crawler.store import StoreError, flagged_articles, open_database
+from crawler.store import FlaggedArticle, StoreError, flagged_articles, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", help="Configuration folder (default: $NEWSWATCH_CONFIG or ./config).", show_default=False),
+    typer.Option(
+        "--config", help="Configuration folder (default: $NEWSWATCH_CONFIG or ./config).", show_default=False
+    ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show detailed logs, Scrapy's included.")]
 
@@ -55,18 +57,18 @@ EXIT_FAILURE = 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-class TextFormat(str, Enum):
+class TextFormat(StrEnum):
     text = "text"
     json = "json"
     jsonl = "jsonl"
 
 
-class MatchFormat(str, Enum):
+class MatchFormat(StrEnum):
     text = "text"
     jsonl = "jsonl"
 
 
-class ReviewFormat(str, Enum):
+class ReviewFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -124,8 +126,14 @@ def _print_runs(runs: Sequence[Any]) -> None:
     for run in runs:
         status = run.status if run.status == "finished" else f"[red]{run.status}[/]"
         table.add_row(
-            run.site_id, status, str(run.pages), str(run.new_articles), str(run.skipped),
-            str(run.flagged), str(run.errors), f"{run.duration:.1f}",
+            run.site_id,
+            status,
+            str(run.pages),
+            str(run.new_articles),
+            str(run.skipped),
+            str(run.flagged),
+            str(run.errors),
+            f"{run.duration:.1f}",
         )
     out.print(table)
     for run in runs:
@@ -135,7 +143,9 @@ def _print_runs(runs: Sequence[Any]) -> None:
 
 @app.command()
 def crawl(
-    site_ids: Annotated[list[str] | None, typer.Argument(help="Sites to crawl (default: every enabled site).")] = None,
+    site_ids: Annotated[
+        list[str] | None, typer.Argument(help="Sites to crawl (default: every enabled site).")
+    ] = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -165,8 +175,8 @@ def demo(
 ) -> None:
     """Crawl a bundled sample news site on 127.0.0.1 through the real pipeline and show what was flagged."""
     from crawler.crawl import crawl_sites, run_on_reactor
-    from crawler.demo_run import demo_site_config, print_flagged
     from crawler.demo.server import SampleSite
+    from crawler.demo_run import demo_site_config, print_flagged
 
     settings = _settings(config)
     setup_logging("DEBUG" if verbose else "WARNING", "INFO" if verbose else "WARNING")
@@ -179,7 +189,9 @@ def demo(
         fail(f"cannot start the sample site on 127.0.0.1:{port}: {exc.strerror or exc} (try --port)")
     try:
         site = demo_site_config(site_server.base_url)
-        out.print(f"Sample news site running at {site_server.base_url}/ ({len(site_server.articles)} articles)")
+        out.print(
+            f"Sample news site running at {site_server.base_url}/ ({len(site_server.articles)} articles)"
+        )
         out.print(f"Database: {settings.resolved_database_url()}")
         overrides = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RANDOMIZE_DOWNLOAD_DELAY": False}
         runs = run_on_reactor(
@@ -197,7 +209,9 @@ def demo(
 
 @app.command()
 def extract(
-    sources: Annotated[list[str], typer.Argument(help="Saved HTML files (.html or .html.gz) or http(s) URLs.")],
+    sources: Annotated[
+        list[str], typer.Argument(help="Saved HTML files (.html or .html.gz) or http(s) URLs.")
+    ],
     format: Annotated[TextFormat, typer.Option("--format", "-f", help="Output format.")] = TextFormat.text,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -302,9 +316,13 @@ def match(
 def review_list(
     rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id.")] = None,
     site: Annotated[str | None, typer.Option("--site", help="Only this site id.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only flagged within this period, e.g. 7d, 12h.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only flagged within this period, e.g. 7d, 12h.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many rows (0: all).")] = 0,
-    format: Annotated[ReviewFormat, typer.Option("--format", "-f", help="Output format.")] = ReviewFormat.table,
+    format: Annotated[
+        ReviewFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReviewFormat.table,
     config: ConfigOpt = None,
 ) -> None:
     """List flagged articles, newest first: one row per article and rule."""
@@ -321,50 +339,51 @@ def review_list(
     engine = _database(settings)
     with Session(engine) as session:
         rows = flagged_articles(session, rule_id=rule, site_id=site, since=cutoff, limit=limit or None)
-    records = [
-        {
-            "url": r.url,
-            "title": r.title,
-            "site": r.site,
-            "rule": r.rule,
-            "terms": r.terms,
-            "published": r.published,
-            "flagged_at": r.flagged_at,
-        }
-        for r in rows
-    ]
     if format is ReviewFormat.json:
-        out.print(_dumps(records), markup=False)
+        out.print(_dumps([_review_record(r) for r in rows]), markup=False)
     elif format is ReviewFormat.csv:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["flagged_at", "rule", "site", "published", "title", "url", "terms"])
-        for r in records:
+        for r in rows:
+            published = r.published.isoformat() if r.published else ""
             writer.writerow(
                 [
-                    r["flagged_at"].isoformat(),
-                    r["rule"],
-                    r["site"],
-                    r["published"].isoformat() if r["published"] else "",
-                    _csv_safe(r["title"]),
-                    _csv_safe(r["url"]),
-                    _csv_safe("; ".join(r["terms"])),
+                    r.flagged_at.isoformat(),
+                    r.rule,
+                    _csv_safe(r.site),
+                    published,
+                    _csv_safe(r.title),
+                    _csv_safe(r.url),
+                    _csv_safe("; ".join(r.terms)),
                 ]
             )
         sys.stdout.write(buffer.getvalue())
     else:
-        table = Table(title=f"{len(records)} flagged", title_justify="left")
+        table = Table(title=f"{len(rows)} flagged", title_justify="left")
         for column in ("flagged", "rule", "site", "published", "title"):
             table.add_column(column)
-        for r in records:
+        for r in rows:
             table.add_row(
-                r["flagged_at"].strftime("%Y-%m-%d %H:%M"),
-                r["rule"],
-                clean(r["site"]),
-                r["published"].strftime("%Y-%m-%d") if r["published"] else "",
-                clean(r["title"]),
+                r.flagged_at.strftime("%Y-%m-%d %H:%M"),
+                r.rule,
+                clean(r.site),
+                r.published.strftime("%Y-%m-%d") if r.published else "",
+                clean(r.title),
             )
         out.print(table)
+
+
+def _review_record(row: FlaggedArticle) -> dict[str, Any]:
+    return {
+        "url": row.url,
+        "title": row.title,
+        "site": row.site,
+        "rule": row.rule,
+        "terms": row.terms,
+        "published": row.published,
+        "flagged_at": row.flagged_at,
+    }
 
 
 def _csv_safe(value: str) -> str:

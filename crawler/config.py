@@ -304,7 +304,9 @@ def _duplicates(path: Path, kind: str, items: list[tuple[BaseModel, int, dict[st
     for model, line, _raw in items:
         ident = str(getattr(model, "id", ""))
         if ident in seen:
-            problems.append(f"{path}:{line}: duplicate {kind} id {ident!r} (first defined at line {seen[ident]})")
+            problems.append(
+                f"{path}:{line}: duplicate {kind} id {ident!r} (first defined at line {seen[ident]})"
+            )
         else:
             seen[ident] = line
     return problems

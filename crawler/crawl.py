@@ -99,7 +99,9 @@ async def crawl_site(
         result = _run_from_stats(site.id, crawler.stats.get_stats(), getattr(spider, "source_errors", []))
     except Exception as exc:  # a crash in one site's crawl must not stop the others
         logger.exception("crawl of site %s failed", site.id)
-        result = SiteRun(site_id=site.id, status="failed", problems=[f"crawl crashed: {type(exc).__name__}: {exc}"])
+        result = SiteRun(
+            site_id=site.id, status="failed", problems=[f"crawl crashed: {type(exc).__name__}: {exc}"]
+        )
     result.duration = time.monotonic() - started
     try:
         with Session(engine) as session:
@@ -108,8 +110,14 @@ async def crawl_site(
         logger.error("cannot record the crawl run of site %s: %s", site.id, exc)
     logger.info(
         "crawl %s: %s, pages=%d new=%d skipped=%d flagged=%d errors=%d duration=%.1fs",
-        site.id, result.status, result.pages, result.new_articles, result.skipped, result.flagged,
-        result.errors, result.duration,
+        site.id,
+        result.status,
+        result.pages,
+        result.new_articles,
+        result.skipped,
+        result.flagged,
+        result.errors,
+        result.duration,
     )
     return result
 
@@ -139,8 +147,10 @@ def run_on_reactor(main: Callable[[], Any]) -> Any:
     from scrapy.utils.reactor import install_reactor
 
     install_reactor(REACTOR)
-    from twisted.internet import reactor
     from scrapy.utils.defer import deferred_from_coro
+    from twisted.internet import reactor as installed
+
+    reactor: Any = installed
 
     outcome: dict[str, Any] = {}
 
@@ -150,10 +160,10 @@ def run_on_reactor(main: Callable[[], Any]) -> Any:
         except BaseException as exc:  # handed back to the caller below
             outcome["error"] = exc
         finally:
-            reactor.stop()  # type: ignore[attr-defined]
+            reactor.stop()
 
-    reactor.callWhenRunning(lambda: deferred_from_coro(wrapper()))  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.callWhenRunning(lambda: deferred_from_coro(wrapper()))
+    reactor.run()
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result")

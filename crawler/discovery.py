@@ -22,8 +22,30 @@ MAX_SITEMAP_URLS = 50_000
 MAX_DECOMPRESSED = 50 * 1024 * 1024
 # Links that never lead to an article page.
 _NON_ARTICLE_EXT = (
-    ".pdf", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".mp3", ".mp4", ".mov", ".zip", ".gz",
-    ".xml", ".rss", ".css", ".js", ".ico", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".exe",
+    ".pdf",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".svg",
+    ".mp3",
+    ".mp4",
+    ".mov",
+    ".zip",
+    ".gz",
+    ".xml",
+    ".rss",
+    ".css",
+    ".js",
+    ".ico",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+    ".ppt",
+    ".pptx",
+    ".exe",
 )
 
 
@@ -148,7 +170,9 @@ def parse_sitemap(body: bytes, sitemap_url: str) -> SitemapDoc:
         published = parse_iso_datetime(news_date) or parse_iso_datetime(lastmod)
         links.append(Link(urljoin(sitemap_url, loc), published, news_title or None))
         if len(links) >= MAX_SITEMAP_URLS:
-            logger.warning("sitemap %s lists more than %d URLs; the rest are ignored", sitemap_url, MAX_SITEMAP_URLS)
+            logger.warning(
+                "sitemap %s lists more than %d URLs; the rest are ignored", sitemap_url, MAX_SITEMAP_URLS
+            )
             break
     return SitemapDoc(is_index, links)
 
@@ -185,4 +209,3 @@ def links_from_listing(html: str, page_url: str, selector: str | None = None) ->
             continue
         links.setdefault(url, Link(url))
     return list(links.values())
-

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.extract import extract_page, load_html_file
 from crawler.article import Skipped
+from crawler.extract import extract_page, load_html_file
 
 
 class InputError(Exception):

@@ -110,7 +110,9 @@ def test_toml_syntax_error_gives_line(tmp_path: Path) -> None:
 
 
 def test_bad_query_names_rule_line_and_column(tmp_path: Path) -> None:
-    text = problems_for(tmp_path, rules=GOOD_RULES.replace("'softbank AND invest*'", "'softbank AND (invest*'"))
+    text = problems_for(
+        tmp_path, rules=GOOD_RULES.replace("'softbank AND invest*'", "'softbank AND (invest*'")
+    )
     assert "rules.toml:4:" in text
     assert "rule 'softbank'" in text
     assert "column" in text
@@ -134,7 +136,7 @@ def test_missing_folder_and_files(tmp_path: Path) -> None:
         load_config(tmp_path / "nowhere")
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "sites.toml").write_text(GOOD_SITE)
-    with pytest.raises(ConfigError, match="rules.toml: file not found"):
+    with pytest.raises(ConfigError, match=r"rules\.toml: file not found"):
         load_config(tmp_path / "half")
 
 

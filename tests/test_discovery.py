@@ -91,7 +91,11 @@ def test_google_news_sitemap_keeps_publication_date_and_title() -> None:
     doc = parse_sitemap(NEWS_SITEMAP, "https://news.example.com/news-sitemap.xml")
     assert not doc.is_index
     a, b = doc.links
-    assert (a.url, a.title, a.published) == ("https://news.example.com/a", "Story A", datetime(2026, 11, 20, 7, tzinfo=UTC))
+    assert (a.url, a.title, a.published) == (
+        "https://news.example.com/a",
+        "Story A",
+        datetime(2026, 11, 20, 7, tzinfo=UTC),
+    )
     assert b.published == datetime(2026, 11, 19, 12, tzinfo=UTC) and b.title is None
 
 
