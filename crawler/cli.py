@@ -46,9 +46,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option(
-        "--config", help="Configuration folder (default: $NEWSWATCH_CONFIG or ./config).", show_default=False
-    ),
+    typer.Option("--config", help="Configuration folder (default: $NEWSWATCH_CONFIG or ./config).", show_default=False),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show detailed logs, Scrapy's included.")]
 
@@ -143,9 +141,7 @@ def _print_runs(runs: Sequence[Any]) -> None:
 
 @app.command()
 def crawl(
-    site_ids: Annotated[
-        list[str] | None, typer.Argument(help="Sites to crawl (default: every enabled site).")
-    ] = None,
+    site_ids: Annotated[list[str] | None, typer.Argument(help="Sites to crawl (default: every enabled site).")] = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -153,7 +149,7 @@ def crawl(
     from crawler.crawl import crawl_sites, run_on_reactor
 
     settings = _settings(config)
-    setup_logging("DEBUG" if verbose else settings.log_level, "INFO" if verbose else "WARNING")
+    setup_logging("DEBUG" if verbose else settings.log_level, "INFO" if verbose else "WARNING", tracebacks=verbose)
     cfg = _config(settings)
     try:
         sites = cfg.select_sites(site_ids or [])
@@ -179,7 +175,7 @@ def demo(
     from crawler.demo_run import demo_site_config, print_flagged
 
     settings = _settings(config)
-    setup_logging("DEBUG" if verbose else "WARNING", "INFO" if verbose else "WARNING")
+    setup_logging("DEBUG" if verbose else "WARNING", "INFO" if verbose else "WARNING", tracebacks=verbose)
     cfg = _config(settings)
     engine = _database(settings)
     try:
@@ -189,14 +185,10 @@ def demo(
         fail(f"cannot start the sample site on 127.0.0.1:{port}: {exc.strerror or exc} (try --port)")
     try:
         site = demo_site_config(site_server.base_url)
-        out.print(
-            f"Sample news site running at {site_server.base_url}/ ({len(site_server.articles)} articles)"
-        )
+        out.print(f"Sample news site running at {site_server.base_url}/ ({len(site_server.articles)} articles)")
         out.print(f"Database: {settings.resolved_database_url()}")
-        overrides = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RANDOMIZE_DOWNLOAD_DELAY": False}
-        runs = run_on_reactor(
-            lambda: crawl_sites(engine, [site], cfg.ruleset(), settings=overrides, max_age=None)
-        )
+        overrides = {"AUTOTHROTTLE_ENABLED": False}
+        runs = run_on_reactor(lambda: crawl_sites(engine, [site], cfg.ruleset(), settings=overrides, max_age=None))
     finally:
         site_server.stop()
     _print_runs(runs)
@@ -209,9 +201,7 @@ def demo(
 
 @app.command()
 def extract(
-    sources: Annotated[
-        list[str], typer.Argument(help="Saved HTML files (.html or .html.gz) or http(s) URLs.")
-    ],
+    sources: Annotated[list[str], typer.Argument(help="Saved HTML files (.html or .html.gz) or http(s) URLs.")],
     format: Annotated[TextFormat, typer.Option("--format", "-f", help="Output format.")] = TextFormat.text,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -220,7 +210,7 @@ def extract(
     from crawler.extract import decode_html, extract_page, load_html_file
     from crawler.fetch import FetchError, fetch_html
 
-    setup_logging("DEBUG" if verbose else "WARNING")
+    setup_logging("DEBUG" if verbose else "WARNING", tracebacks=verbose)
     results: list[dict[str, Any]] = []
     failures = 0
     for source in sources:
@@ -316,13 +306,9 @@ def match(
 def review_list(
     rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id.")] = None,
     site: Annotated[str | None, typer.Option("--site", help="Only this site id.")] = None,
-    since: Annotated[
-        str | None, typer.Option("--since", help="Only flagged within this period, e.g. 7d, 12h.")
-    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only flagged within this period, e.g. 7d, 12h.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many rows (0: all).")] = 0,
-    format: Annotated[
-        ReviewFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = ReviewFormat.table,
+    format: Annotated[ReviewFormat, typer.Option("--format", "-f", help="Output format.")] = ReviewFormat.table,
     config: ConfigOpt = None,
 ) -> None:
     """List flagged articles, newest first: one row per article and rule."""

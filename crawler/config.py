@@ -89,9 +89,7 @@ class SiteConfig(BaseModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not _SLUG.match(value):
-            raise ValueError(
-                f"{value!r} is not a slug (lower-case letters, digits, '-' or '_', at most 63 characters)"
-            )
+            raise ValueError(f"{value!r} is not a slug (lower-case letters, digits, '-' or '_', at most 63 characters)")
         return value
 
     @field_validator("feeds", "sitemaps")
@@ -206,18 +204,14 @@ class Config:
         known = {s.id for s in self.sites}
         unknown = [i for i in ids if i not in known]
         if unknown:
-            raise ConfigError(
-                [f"unknown site id(s): {', '.join(unknown)} (configured: {', '.join(sorted(known))})"]
-            )
+            raise ConfigError([f"unknown site id(s): {', '.join(unknown)} (configured: {', '.join(sorted(known))})"])
         return [self.site(i) for i in ids]
 
     def ruleset(self) -> RuleSet:
         """The compiled rules (the queries were already validated when loading)."""
         from crawler.rules import Rule, RuleSet
 
-        return RuleSet.compile(
-            [Rule(id=r.id, query=r.query, mode=r.mode, recipients=r.recipients) for r in self.rules]
-        )
+        return RuleSet.compile([Rule(id=r.id, query=r.query, mode=r.mode, recipients=r.recipients) for r in self.rules])
 
 
 # --------------------------------------------------------------------------- loading
@@ -304,9 +298,7 @@ def _duplicates(path: Path, kind: str, items: list[tuple[BaseModel, int, dict[st
     for model, line, _raw in items:
         ident = str(getattr(model, "id", ""))
         if ident in seen:
-            problems.append(
-                f"{path}:{line}: duplicate {kind} id {ident!r} (first defined at line {seen[ident]})"
-            )
+            problems.append(f"{path}:{line}: duplicate {kind} id {ident!r} (first defined at line {seen[ident]})")
         else:
             seen[ident] = line
     return problems

@@ -72,6 +72,14 @@ def _run_from_stats(site_id: str, stats: dict[str, Any], source_errors: list[str
     return run
 
 
+def site_settings(base: Any, site: SiteConfig) -> Any:
+    """The crawl settings for one site: the shared ones with the site's own delay."""
+    settings = base.copy()
+    settings.set("DOWNLOAD_DELAY", site.delay, priority="spider")
+    settings.set("AUTOTHROTTLE_START_DELAY", max(site.delay, 0.1), priority="spider")
+    return settings
+
+
 async def crawl_site(
     runner: Any,
     engine: Engine,
@@ -81,6 +89,8 @@ async def crawl_site(
     max_age: timedelta | None = timedelta(days=30),
 ) -> SiteRun:
     """Crawl one site once with ``runner`` (an AsyncCrawlerRunner) and record the run. Never raises."""
+    from scrapy.crawler import Crawler
+
     from spiders.news import CrawlContext, NewsSpider
 
     started = time.monotonic()
@@ -92,16 +102,14 @@ async def crawl_site(
             return known_urls(session, urls)
 
     context = CrawlContext(site=site, seen=seen, max_age=max_age, processor=PageProcessor(engine, matcher))
-    crawler = runner.create_crawler(NewsSpider)
     try:
+        crawler = Crawler(NewsSpider, site_settings(runner.settings, site))
         await runner.crawl(crawler, context=context)
         spider = crawler.spider
         result = _run_from_stats(site.id, crawler.stats.get_stats(), getattr(spider, "source_errors", []))
     except Exception as exc:  # a crash in one site's crawl must not stop the others
         logger.exception("crawl of site %s failed", site.id)
-        result = SiteRun(
-            site_id=site.id, status="failed", problems=[f"crawl crashed: {type(exc).__name__}: {exc}"]
-        )
+        result = SiteRun(site_id=site.id, status="failed", problems=[f"crawl crashed: {type(exc).__name__}: {exc}"])
     result.duration = time.monotonic() - started
     try:
         with Session(engine) as session:
@@ -134,9 +142,7 @@ async def crawl_sites(
     from scrapy.crawler import AsyncCrawlerRunner
 
     runner = AsyncCrawlerRunner(scrapy_settings(settings))
-    return list(
-        await asyncio.gather(*(crawl_site(runner, engine, site, matcher, max_age=max_age) for site in sites))
-    )
+    return list(await asyncio.gather(*(crawl_site(runner, engine, site, matcher, max_age=max_age) for site in sites)))
 
 
 def run_on_reactor(main: Callable[[], Any]) -> Any:

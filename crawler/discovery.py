@@ -170,9 +170,7 @@ def parse_sitemap(body: bytes, sitemap_url: str) -> SitemapDoc:
         published = parse_iso_datetime(news_date) or parse_iso_datetime(lastmod)
         links.append(Link(urljoin(sitemap_url, loc), published, news_title or None))
         if len(links) >= MAX_SITEMAP_URLS:
-            logger.warning(
-                "sitemap %s lists more than %d URLs; the rest are ignored", sitemap_url, MAX_SITEMAP_URLS
-            )
+            logger.warning("sitemap %s lists more than %d URLs; the rest are ignored", sitemap_url, MAX_SITEMAP_URLS)
             break
     return SitemapDoc(is_index, links)
 

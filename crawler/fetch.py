@@ -18,9 +18,7 @@ class FetchError(Exception):
     """A URL could not be fetched; the message names the URL and the reason."""
 
 
-def fetch_html(
-    url: str, *, max_bytes: int = MAX_BYTES, client: httpx.Client | None = None
-) -> tuple[str, bytes, str]:
+def fetch_html(url: str, *, max_bytes: int = MAX_BYTES, client: httpx.Client | None = None) -> tuple[str, bytes, str]:
     """GET ``url`` (http/https only, at most 5 redirects, ``max_bytes`` of body).
 
     Returns (final URL, body, content type). Raises FetchError on any failure.

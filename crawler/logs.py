@@ -8,13 +8,28 @@ import sys
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
-def setup_logging(level: str = "INFO", scrapy_level: str = "WARNING") -> None:
+class OneLineErrors(logging.Filter):
+    """Replace tracebacks by the exception's one-line summary (the user sees no traceback unless verbose)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def setup_logging(level: str = "INFO", scrapy_level: str = "WARNING", *, tracebacks: bool = False) -> None:
     """Send log records to stderr; Scrapy's own (chatty) loggers get ``scrapy_level``."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(_FORMAT, "%H:%M:%S"))
+    if not tracebacks:
+        handler.addFilter(OneLineErrors())
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("scrapy", "twisted", "py.warnings", "protego", "filelock"):

@@ -64,9 +64,7 @@ class ArticleRow(SQLModel, table=True):
     published: datetime | None = _ts(index=True)
     language: str | None = Field(default=None, max_length=16)
     fetched_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
-    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 class MatchRow(SQLModel, table=True):
@@ -81,9 +79,7 @@ class MatchRow(SQLModel, table=True):
     )
     rule_id: str = Field(index=True, max_length=64)
     terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    flagged_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
-    )
+    flagged_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 class PageRow(SQLModel, table=True):

@@ -93,9 +93,7 @@ class PageProcessor:
 
     def fail(self, failure: PageFailure) -> Outcome:
         """Record a page that failed before extraction."""
-        return self._record(
-            failure.site_id, failure.url, failure.status, failure.reason, None, failure.http_status
-        )
+        return self._record(failure.site_id, failure.url, failure.status, failure.reason, None, failure.http_status)
 
     def _record(
         self,

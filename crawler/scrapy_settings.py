@@ -16,8 +16,8 @@ SCRAPY_SETTINGS: dict[str, Any] = {
     "ROBOTSTXT_OBEY": True,
     "CONCURRENT_REQUESTS": 32,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
-    "DOWNLOAD_DELAY": 1.0,  # overridden per site by the spider's download_delay
-    "RANDOMIZE_DOWNLOAD_DELAY": True,
+    "DOWNLOAD_DELAY": 1.0,  # overridden per site (the site's `delay`)
+    "DOWNLOAD_DELAY_JITTER": 0.5,
     "AUTOTHROTTLE_ENABLED": True,
     "AUTOTHROTTLE_START_DELAY": 1.0,
     "AUTOTHROTTLE_MAX_DELAY": 60.0,

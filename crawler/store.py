@@ -78,9 +78,7 @@ def upgrade_schema(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise StoreError(
-            f"cannot upgrade the database schema ({engine.url.render_as_string()}): {exc}"
-        ) from None
+        raise StoreError(f"cannot upgrade the database schema ({engine.url.render_as_string()}): {exc}") from None
 
 
 def open_database(url: str) -> Engine:
@@ -195,9 +193,7 @@ def save_article(
             for match in matches:
                 session.execute(
                     _insert(session, MatchRow)
-                    .values(
-                        article_id=article_id, rule_id=match.rule_id, terms=list(match.terms), flagged_at=now
-                    )
+                    .values(article_id=article_id, rule_id=match.rule_id, terms=list(match.terms), flagged_at=now)
                     .on_conflict_do_nothing(index_elements=["article_id", "rule_id"])
                 )
         session.commit()
@@ -219,9 +215,7 @@ def start_run(session: Session, site_id: str) -> int:
     return run.id
 
 
-def finish_run(
-    session: Session, run_id: int, status: str, counts: dict[str, int], message: str | None
-) -> None:
+def finish_run(session: Session, run_id: int, status: str, counts: dict[str, int], message: str | None) -> None:
     """Record the end of a crawl run with its counts (pages, new_articles, skipped, errors, flagged)."""
     run = session.get(CrawlRunRow, run_id)
     if run is None:

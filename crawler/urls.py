@@ -32,9 +32,7 @@ def canonicalize_url(url: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if parts.port is not None and parts.port != _DEFAULT_PORTS.get(scheme):
         netloc = f"{netloc}:{parts.port}"
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
-    )
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     path = parts.path or "/"
     return _w3lib_canonicalize(urlunsplit((scheme, netloc, path, query, "")))
 

@@ -52,7 +52,6 @@ class NewsSpider(scrapy.Spider):
         self.context = context
         self.site = context.site
         self.allowed_domains = list(self.site.allowed_domains)
-        self.download_delay = self.site.delay
         self.source_errors: list[str] = []
         self._queued: set[str] = set()
 
@@ -81,9 +80,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         """Article requests for the feed's items."""
-        headers = {
-            k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v
-        }
+        headers = {k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v}
         try:
             links = links_from_feed(response.body, response.url, headers)
         except DiscoveryError as exc:
@@ -121,9 +118,7 @@ class NewsSpider(scrapy.Spider):
     def source_failed(self, failure: Failure) -> None:
         """A feed, sitemap or listing page could not be fetched: record it, the crawl goes on."""
         request = failure.request  # type: ignore[attr-defined]
-        self._source_error(
-            request.url, f"{request.meta.get('source', 'source')}: {describe_failure(failure)}"
-        )
+        self._source_error(request.url, f"{request.meta.get('source', 'source')}: {describe_failure(failure)}")
 
     def _source_error(self, url: str, message: str) -> None:
         logger.error("site %s: cannot read %s: %s", self.site.id, url, message)
@@ -157,8 +152,9 @@ class NewsSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("newswatch/already_seen")
                 continue
             self._queued.add(canonical)
+            # The canonical spelling is fetched: same page, without tracking parameters or fragments.
             yield scrapy.Request(
-                link.url,
+                canonical,
                 callback=self.parse_article,
                 errback=self.article_failed,
                 meta={"link": link, "canonical": canonical, "source_url": source_url},
@@ -167,9 +163,7 @@ class NewsSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[Page | PageFailure]:
         """The fetched page, for the pipeline to extract and store; non-HTML responses are skipped."""
         link: Link = response.meta["link"]
-        content_type = (
-            (response.headers.get("Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
-        )
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
         if not isinstance(response, TextResponse) or (content_type and content_type not in _HTML_TYPES):
             reason = f"not HTML ({content_type or 'no content type'})"
             logger.info("skipped %s: %s", response.url, reason)

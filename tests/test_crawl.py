@@ -1,0 +1,275 @@
+"""End-to-end crawls through the CLI against real local HTTP servers: feeds, sitemaps, listings, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from crawler.models import ArticleRow, CrawlRunRow, MatchRow, PageRow
+from crawler.store import open_database
+from tests.local_site import LocalSite, Response, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+RULES = """
+[[rule]]
+id = "softbank-investment"
+query = 'softbank AND (invest* OR stake OR "joint venture")'
+mode = "instant"
+
+[[rule]]
+id = "robots"
+query = 'robot* AND (fund* OR invest*)'
+"""
+
+PARAGRAPH = (
+    "The company said the plan would unfold over several years and involve partners across the region, "
+    "with engineers, sales teams and suppliers working together on new products for business customers. "
+)
+
+
+def article_html(title: str, lead: str, published: str = "2026-11-20T09:00:00+00:00") -> bytes:
+    body = "".join(f"<p>{lead if i == 0 else PARAGRAPH * 2}</p>" for i in range(5))
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title} | Test News</title>
+<meta property="article:published_time" content="{published}"><meta name="author" content="Pat Reporter">
+</head><body><header><nav><a href="/">Home</a> <a href="/about/">About</a></nav></header>
+<main><article><h1>{title}</h1><p class="byline">By Pat Reporter</p>{body}</article></main>
+<footer><p>Copyright Test News</p></footer></body></html>""".encode()
+
+
+ARTICLES = {
+    "/news/softbank-invests/": article_html(
+        "SoftBank invests in robot maker",
+        "SoftBank will invest $2 billion in a robot maker that builds warehouse machines, the group said.",
+    ),
+    "/news/robot-funding/": article_html(
+        "Robot start-up raises money",
+        "A robot start-up raised new funding from investors to expand its factory automation business.",
+    ),
+    "/news/phone-review/": article_html(
+        "Phone review: a decent camera",
+        "The new phone has a decent camera, a bright screen and a battery that lasts a whole day of use.",
+    ),
+}
+
+
+def rss(base: str, paths: list[str]) -> bytes:
+    items = "".join(
+        f"<item><title>t</title><link>{base}{p}?utm_source=rss</link>"
+        f"<pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate></item>"
+        for p in paths
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'.encode()
+
+
+def sitemap(base: str, paths: list[str]) -> bytes:
+    urls = "".join(f"<url><loc>{base}{p}</loc><lastmod>2026-11-20</lastmod></url>" for p in paths)
+    return (
+        f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    ).encode()
+
+
+ABOUT = b"<html><head><title>About</title></head><body><p>We are a small news site.</p></body></html>"
+ROBOTS = b"User-agent: *\nDisallow: /private/\n"
+
+
+def site_toml(site_id: str, base: str, extra: str) -> str:
+    return f'[[site]]\nid = "{site_id}"\n{extra}\ndelay = 0\nallow_private_network = true\n'.replace("BASE", base)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "rules.toml").write_text(RULES)
+    return tmp_path
+
+
+def run_cli(workdir: Path, *args: str, sites: str | None = None) -> subprocess.CompletedProcess[str]:
+    if sites is not None:
+        (workdir / "config" / "sites.toml").write_text(sites)
+    env = {
+        **os.environ,
+        "NEWSWATCH_CONFIG": str(workdir / "config"),
+        "NEWSWATCH_DATA_DIR": str(workdir / "data"),
+        "NEWSWATCH_DATABASE_URL": f"sqlite:///{workdir / 'data' / 'newswatch.db'}",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=240
+    )
+
+
+def stored(workdir: Path) -> Iterator[Session]:
+    engine = open_database(f"sqlite:///{workdir / 'data' / 'newswatch.db'}")
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def titles(workdir: Path) -> dict[str, str]:
+    for session in stored(workdir):
+        return {a.title: a.canonical_url for a in session.exec(select(ArticleRow)).all()}
+    return {}
+
+
+def flags(workdir: Path) -> set[tuple[str, str]]:
+    for session in stored(workdir):
+        rows = session.exec(select(ArticleRow.title, MatchRow.rule_id).join(MatchRow)).all()
+        return {(title, rule) for title, rule in rows}
+    return set()
+
+
+@pytest.fixture
+def news_site() -> Iterator[LocalSite]:
+    with LocalSite() as site:
+        paths = list(ARTICLES)
+        site.routes.update({p: Response(body) for p, body in ARTICLES.items()})
+        site.routes["/robots.txt"] = Response(ROBOTS, "text/plain")
+        site.routes["/about/"] = Response(ABOUT)
+        site.routes["/private/secret/"] = Response(article_html("Secret", PARAGRAPH))
+        site.routes["/feed.xml"] = Response(rss(site.base_url, paths), "application/rss+xml")
+        site.routes["/sitemap.xml"] = Response(sitemap(site.base_url, [*paths, "/about/"]), "application/xml")
+        links = "".join(f'<a class="story" href="{p}">x</a>' for p in paths)
+        site.routes["/"] = Response(
+            f'<html><body><a href="/about/">About</a><a href="/private/secret/">Hidden</a>{links}'
+            f'<a href="/kit.pdf">Kit</a></body></html>'.encode()
+        )
+        site.routes["/kit.pdf"] = Response(b"%PDF-1.4 binary", "application/pdf")
+        yield site
+
+
+EXPECTED_FLAGS = {
+    ("SoftBank invests in robot maker", "softbank-investment"),
+    ("SoftBank invests in robot maker", "robots"),
+    ("Robot start-up raises money", "robots"),
+}
+
+
+def test_feed_site_then_second_crawl_adds_nothing(workdir: Path, news_site: LocalSite) -> None:
+    sites = site_toml("feedsite", news_site.base_url, 'feeds = ["BASE/feed.xml"]')
+    first = run_cli(workdir, "crawl", sites=sites)
+    assert first.returncode == 0, first.stderr
+    assert set(titles(workdir)) == {
+        "SoftBank invests in robot maker",
+        "Robot start-up raises money",
+        "Phone review: a decent camera",
+    }
+    assert flags(workdir) == EXPECTED_FLAGS
+    fetched = {p: news_site.hits[p] for p in ARTICLES}
+    assert all(count == 1 for count in fetched.values())
+    # Canonical URLs drop the feed's tracking parameters.
+    assert all("utm_source" not in url for url in titles(workdir).values())
+
+    second = run_cli(workdir, "crawl")
+    assert second.returncode == 0, second.stderr
+    assert {p: news_site.hits[p] for p in ARTICLES} == fetched  # nothing fetched again
+    assert len(titles(workdir)) == 3
+    for session in stored(workdir):
+        runs = session.exec(select(CrawlRunRow).order_by(CrawlRunRow.id)).all()
+        assert [(r.status, r.new_articles, r.flagged) for r in runs] == [("finished", 3, 2), ("finished", 0, 0)]
+
+
+def test_sitemap_site_skips_non_articles(workdir: Path, news_site: LocalSite) -> None:
+    sites = site_toml("mapsite", news_site.base_url, 'sitemaps = ["BASE/sitemap.xml"]')
+    result = run_cli(workdir, "crawl", sites=sites)
+    assert result.returncode == 0, result.stderr
+    assert len(titles(workdir)) == 3
+    for session in stored(workdir):
+        about = session.get(PageRow, f"{news_site.base_url}/about/")
+        assert about is not None and about.status == "skipped" and about.reason
+    assert flags(workdir) == EXPECTED_FLAGS
+
+
+def test_listing_site_obeys_robots_and_skips_binary(workdir: Path, news_site: LocalSite) -> None:
+    sites = site_toml("listsite", news_site.base_url, 'listings = [{ url = "BASE/" }]')
+    result = run_cli(workdir, "crawl", sites=sites)
+    assert result.returncode == 0, result.stderr
+    assert len(titles(workdir)) == 3
+    assert news_site.hits["/private/secret/"] == 0
+    assert news_site.hits["/kit.pdf"] == 0  # a .pdf link is never fetched as an article
+    assert "listsite" in result.stdout and "finished" in result.stdout
+
+
+def test_listing_selector_limits_links(workdir: Path, news_site: LocalSite) -> None:
+    sites = site_toml("selsite", news_site.base_url, 'listings = [{ url = "BASE/", links = "a.story" }]')
+    assert run_cli(workdir, "crawl", sites=sites).returncode == 0
+    assert news_site.hits["/about/"] == 0
+    assert len(titles(workdir)) == 3
+
+
+def test_failures_are_reported_and_the_crawl_goes_on(workdir: Path, news_site: LocalSite) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    with LocalSite() as broken:
+        broken.routes["/feed.xml"] = Response(b"<html>this is not a feed</html>", "text/html")
+        broken.routes["/listing/"] = Response(
+            b'<a href="/gone/">a</a><a href="/error/">b</a><a href="/image">c</a><a href="/empty/">d</a>'
+        )
+        broken.routes["/error/"] = Response(b"oops", "text/html", 500)
+        broken.routes["/image"] = Response(b"\x89PNG\r\n\x1a\n....", "image/png")
+        broken.routes["/empty/"] = Response(b"<html><body></body></html>")
+        sites = (
+            site_toml("good", news_site.base_url, 'feeds = ["BASE/feed.xml"]')
+            + site_toml("broken", broken.base_url, 'feeds = ["BASE/feed.xml"]\nlistings = [{ url = "BASE/listing/" }]')
+            + site_toml("unreachable", dead, 'feeds = ["BASE/feed.xml"]')
+        )
+        result = run_cli(workdir, "crawl", sites=sites)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "not a valid feed" in result.stderr
+    assert "unreachable" in result.stderr and "Connection" in result.stderr
+    assert len(titles(workdir)) == 3  # the good site was fully crawled
+    for session in stored(workdir):
+        pages = {p.canonical_url.rsplit("/", 2)[-2] or p.canonical_url: p for p in session.exec(select(PageRow))}
+        runs = {r.site_id: r for r in session.exec(select(CrawlRunRow)).all()}
+        error_page = session.get(PageRow, f"{broken.base_url}/error/")
+        assert error_page is not None and error_page.status == "error" and error_page.http_status == 500
+        image = session.get(PageRow, f"{broken.base_url}/image")
+        assert image is not None and image.status == "skipped" and "not HTML" in (image.reason or "")
+        empty = session.get(PageRow, f"{broken.base_url}/empty/")
+        assert empty is not None and empty.status == "skipped"
+        assert pages
+    assert runs["good"].status == "finished" and runs["good"].new_articles == 3
+    assert runs["unreachable"].status == "failed" and runs["unreachable"].errors >= 1
+    assert runs["broken"].errors >= 2
+
+
+def test_bad_config_never_starts_a_crawl(workdir: Path, news_site: LocalSite) -> None:
+    sites = site_toml("feedsite", news_site.base_url, 'feeds = ["BASE/feed.xml"]\nfeed = "typo"')
+    result = run_cli(workdir, "crawl", sites=sites)
+    assert result.returncode == 2
+    assert "key 'feed'" in result.stderr and "unknown key" in result.stderr
+    assert news_site.hits["/feed.xml"] == 0
+    assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_existing_data_survives_a_failed_crawl(workdir: Path, news_site: LocalSite) -> None:
+    sites = site_toml("feedsite", news_site.base_url, 'feeds = ["BASE/feed.xml"]')
+    assert run_cli(workdir, "crawl", sites=sites).returncode == 0
+    before = titles(workdir)
+    news_site.routes["/feed.xml"] = Response(b"garbage", "application/rss+xml", 200)
+    result = run_cli(workdir, "crawl")
+    assert result.returncode == 0
+    assert titles(workdir) == before
+
+
+def test_review_list_json(workdir: Path, news_site: LocalSite) -> None:
+    sites = site_toml("feedsite", news_site.base_url, 'feeds = ["BASE/feed.xml"]')
+    assert run_cli(workdir, "crawl", sites=sites).returncode == 0
+    result = run_cli(workdir, "review", "list", "--format", "json", "--rule", "robots", "--since", "1d")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert {r["title"] for r in rows} == {"SoftBank invests in robot maker", "Robot start-up raises money"}
+    for row in rows:
+        assert {"url", "title", "site", "rule", "published", "flagged_at", "terms"} <= set(row)
+        assert row["site"] == "feedsite" and row["rule"] == "robots"
+        assert row["published"].startswith("2026-11-20")
+    csv_out = run_cli(workdir, "review", "list", "--format", "csv")
+    assert csv_out.stdout.splitlines()[0].startswith("flagged_at,rule,site")
+    assert len(csv_out.stdout.splitlines()) == 1 + 3
