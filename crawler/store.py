@@ -66,7 +66,10 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise StoreError(f"cannot use database URL {parsed.render_as_string()}: {exc}") from None
 
 
 def upgrade_schema(engine: Engine) -> None:
