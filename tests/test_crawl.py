@@ -91,14 +91,16 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_cli(workdir: Path, *args: str, sites: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    workdir: Path, *args: str, sites: str | None = None, db_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     if sites is not None:
         (workdir / "config" / "sites.toml").write_text(sites)
     env = {
         **os.environ,
         "NEWSWATCH_CONFIG": str(workdir / "config"),
         "NEWSWATCH_DATA_DIR": str(workdir / "data"),
-        "NEWSWATCH_DATABASE_URL": f"sqlite:///{workdir / 'data' / 'newswatch.db'}",
+        "NEWSWATCH_DATABASE_URL": db_url or f"sqlite:///{workdir / 'data' / 'newswatch.db'}",
         "COLUMNS": "200",
     }
     return subprocess.run(
@@ -174,6 +176,21 @@ def test_feed_site_then_second_crawl_adds_nothing(workdir: Path, news_site: Loca
     for session in stored(workdir):
         runs = session.exec(select(CrawlRunRow).order_by(CrawlRunRow.id)).all()
         assert [(r.status, r.new_articles, r.flagged) for r in runs] == [("finished", 3, 2), ("finished", 0, 0)]
+
+
+def test_crawl_into_postgresql(workdir: Path, news_site: LocalSite, pg_url: str) -> None:
+    sites = site_toml("feedsite", news_site.base_url, 'feeds = ["BASE/feed.xml"]')
+    assert run_cli(workdir, "crawl", sites=sites, db_url=pg_url).returncode == 0
+    again = run_cli(workdir, "crawl", db_url=pg_url)
+    assert again.returncode == 0
+    engine = open_database(pg_url)
+    with Session(engine) as session:
+        assert len(session.exec(select(ArticleRow)).all()) == 3
+        found = {(a.title, m.rule_id) for a, m in session.exec(select(ArticleRow, MatchRow).join(MatchRow)).all()}
+        runs = session.exec(select(CrawlRunRow).order_by(CrawlRunRow.id)).all()
+    engine.dispose()
+    assert found == EXPECTED_FLAGS
+    assert [r.new_articles for r in runs] == [3, 0]
 
 
 def test_sitemap_site_skips_non_articles(workdir: Path, news_site: LocalSite) -> None:
