@@ -58,8 +58,34 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Amount:
+    """A money amount found in the text: normalised value and currency, its US-dollar value if known."""
+
+    text: str  # as written, e.g. "5 trillion won"
+    value: float  # e.g. 5e12
+    currency: str  # ISO 4217 code, e.g. "KRW"
+    usd: float | None = None  # at the fixed reference rates of the configuration
+    field: str = "body"
+    start: int = 0  # character offsets in that field
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Where a query term matched: field ("title" or "body") and character offsets in it."""
+
+    term: str
+    field: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Match:
-    """One rule that flagged one article, with the terms that made it match."""
+    """One rule that flagged one article, and why: the terms, where they occur, a snippet, the amounts."""
 
     rule_id: str
     terms: list[str] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    snippet: str | None = None  # HTML: the text escaped first, then hits wrapped in <mark>
+    amounts: list[Amount] = field(default_factory=list)
