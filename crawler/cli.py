@@ -369,6 +369,9 @@ def _review_record(row: FlaggedArticle) -> dict[str, Any]:
         "terms": row.terms,
         "published": row.published,
         "flagged_at": row.flagged_at,
+        "snippet": row.snippet,
+        "amounts": row.amounts,
+        "hits": row.hits,
     }
 
 

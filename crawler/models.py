@@ -79,6 +79,15 @@ class MatchRow(SQLModel, table=True):
     )
     rule_id: str = Field(index=True, max_length=64)
     terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Why it matched: [{"term", "field", "start", "end"}], an HTML snippet with <mark>ed hits, and
+    # the money amounts [{"text", "value", "currency", "usd"}].
+    hits: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    snippet: str | None = Field(default=None, sa_column=Column(Text))
+    amounts: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     flagged_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,17 @@ def record_page(
 # --------------------------------------------------------------------------- articles
 
 
+def match_values(match: Match) -> dict[str, Any]:
+    """The columns of a match row: rule, terms and the explanation (hits, snippet, amounts) as JSON."""
+    return {
+        "rule_id": match.rule_id,
+        "terms": list(match.terms),
+        "hits": [asdict(hit) for hit in match.hits],
+        "snippet": match.snippet,
+        "amounts": [{k: v for k, v in asdict(a).items() if k not in ("start", "end")} for a in match.amounts],
+    }
+
+
 def save_article(
     session: Session,
     site_id: str,
@@ -196,7 +207,7 @@ def save_article(
             for match in matches:
                 session.execute(
                     _insert(session, MatchRow)
-                    .values(article_id=article_id, rule_id=match.rule_id, terms=list(match.terms), flagged_at=now)
+                    .values(article_id=article_id, flagged_at=now, **match_values(match))
                     .on_conflict_do_nothing(index_elements=["article_id", "rule_id"])
                 )
         session.commit()
@@ -248,6 +259,9 @@ class FlaggedArticle:
     published: datetime | None
     flagged_at: datetime
     text: str
+    snippet: str | None = None
+    amounts: list[dict[str, Any]] = field(default_factory=list)
+    hits: list[dict[str, Any]] = field(default_factory=list)
 
 
 def flagged_articles(
@@ -282,6 +296,9 @@ def flagged_articles(
                 published=article.published,
                 flagged_at=match.flagged_at,
                 text=article.text,
+                snippet=match.snippet,
+                amounts=list(match.amounts or []),
+                hits=list(match.hits or []),
             )
         )
     return result

@@ -123,3 +123,31 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 5000
+
+
+def test_match_explanations_round_trip(engine: Engine) -> None:
+    from crawler.article import Amount, Hit
+
+    match = Match(
+        "softbank-investment",
+        ["softbank", "MONEY"],
+        hits=[Hit("softbank", "title", 0, 8)],
+        snippet="<mark>SoftBank</mark> to invest &lt;big&gt;",
+        amounts=[Amount("$4.5B", 4.5e9, "USD", 4.5e9, "body", 10, 15)],
+    )
+    with Session(engine) as session:
+        save_article(session, "site", _article(20), [match])
+        (row,) = flagged_articles(session)
+    assert row.snippet == "<mark>SoftBank</mark> to invest &lt;big&gt;"
+    assert row.hits == [{"term": "softbank", "field": "title", "start": 0, "end": 8}]
+    assert row.amounts == [{"text": "$4.5B", "value": 4.5e9, "currency": "USD", "usd": 4.5e9, "field": "body"}]
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
