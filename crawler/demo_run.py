@@ -21,7 +21,7 @@ def demo_site_config(base_url: str) -> SiteConfig:
             "name": "Sample News (local demo site)",
             "feeds": [f"{base_url}/feed.xml"],
             "sitemaps": [f"{base_url}/sitemap.xml"],
-            "listings": [{"url": f"{base_url}/"}],
+            "listings": [{"url": f"{base_url}/", "links": "a.story-link"}],
             "delay": 0,
             "allow_private_network": True,
         }
