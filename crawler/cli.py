@@ -172,14 +172,14 @@ def demo(
     """Crawl a bundled sample news site on 127.0.0.1 through the real pipeline and show what was flagged."""
     from crawler.crawl import crawl_sites, run_on_reactor
     from crawler.demo.server import SampleSite
-    from crawler.demo_run import demo_site_config, print_flagged
+    from crawler.demo_run import DEMO_NOW, demo_site_config, print_flagged
 
     settings = _settings(config)
     setup_logging("DEBUG" if verbose else "WARNING", "INFO" if verbose else "WARNING", tracebacks=verbose)
     cfg = _config(settings)
     engine = _database(settings)
     try:
-        site_server = SampleSite(port=port)
+        site_server = SampleSite(port=port, now=DEMO_NOW)
         site_server.start()
     except OSError as exc:
         fail(f"cannot start the sample site on 127.0.0.1:{port}: {exc.strerror or exc} (try --port)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -11,6 +12,9 @@ from crawler.config import SiteConfig
 from crawler.store import flagged_articles
 
 DEMO_SITE_ID = "sample-news"
+# The sample site dates its stories relative to a reference time; a fixed one keeps its URLs (which
+# contain the date) the same on every run, so a second demo run finds nothing new.
+DEMO_NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 
 
 def demo_site_config(base_url: str) -> SiteConfig:

@@ -1,0 +1,86 @@
+"""`newswatch demo` end to end: the sample site is crawled, the right stories flagged, a rerun adds nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from crawler.demo import load_articles
+from crawler.demo_run import DEMO_NOW, first_line
+from crawler.models import ArticleRow, MatchRow
+from crawler.store import open_database
+from tests.local_site import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_demo(workdir: Path, port: int) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", "demo", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_demo_flags_the_investment_stories_and_a_rerun_adds_nothing(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    port = free_port()
+    first = run_demo(tmp_path, port)
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stderr
+
+    articles = load_articles(now=DEMO_NOW)
+    engine = open_database(f"sqlite:///{tmp_path / 'data' / 'newswatch.db'}")
+    with Session(engine) as session:
+        stored = session.exec(select(ArticleRow)).all()
+        flagged = session.exec(select(ArticleRow.title, MatchRow.rule_id).join(MatchRow)).all()
+    engine.dispose()
+    assert {a.title for a in stored} == {a.title for a in articles}
+    expected = {(a.title, "softbank-investment") for a in articles if a.softbank_investment} | {
+        (a.title, "ai-iot-investment") for a in articles if a.ai_iot_investment
+    }
+    assert set(flagged) == expected
+
+    # Clean bodies: no breadcrumb, author box, related list or repeated headline in what was stored.
+    for row in stored:
+        assert not row.text.startswith(row.title)
+        for junk in ("YOU ARE AT", "ABOUT AUTHOR", "Recent Posts", "days ago", "Leave a Reply", "Subscribe"):
+            assert junk not in row.text, (row.title, junk)
+
+    # The report lists each flagged story with the first line of its clean body.
+    for title in {t for t, _ in expected}:
+        assert title in first.stdout
+    for row in stored:
+        if any(t == row.title for t, _ in expected):
+            assert first_line(row.text)[:60] in first.stdout
+
+    second = run_demo(tmp_path, port)
+    assert second.returncode == 0, second.stderr
+    assert "0 new articles" in second.stdout
+    engine = open_database(f"sqlite:///{tmp_path / 'data' / 'newswatch.db'}")
+    with Session(engine) as session:
+        assert len(session.exec(select(ArticleRow)).all()) == len(stored)
+    engine.dispose()
+
+
+def test_demo_reports_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = run_demo(tmp_path, busy.getsockname()[1])
+    assert result.returncode == 1
+    assert "cannot start the sample site" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr
