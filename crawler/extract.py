@@ -5,23 +5,26 @@ from __future__ import annotations
 import gzip
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import courlan
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction
+from trafilatura.settings import Document
 from trafilatura.utils import detect_encoding, load_html
 from w3lib.encoding import html_to_unicode
 
 from crawler.article import Article, Skipped
 
-try:  # optional: language detection when the page does not declare its language
+try:  # language detection for pages that do not declare their language (optional dependency)
     import py3langid
-except ImportError:  # pragma: no cover - py3langid is a declared dependency
+except ImportError:  # pragma: no cover - without it, undeclared languages stay None
     py3langid = None
 
 LOGGER = logging.getLogger(__name__)
@@ -48,11 +51,10 @@ class Cleanup:
     headline: bool = True  # text: breadcrumb, repeated headline and byline at the top of the body
     blocks: bool = True  # text: "Related" / "Recent Posts" / "About the author" blocks and their lists
     lines: bool = True  # text: share, follow, subscribe, timestamp, caption-credit, copyright lines
-    repeats: bool = True  # text: lines that repeat an earlier line (captions, pull quotes)
 
 
 DEFAULT_CLEANUP = Cleanup()
-NO_CLEANUP = Cleanup(structure=False, headline=False, blocks=False, lines=False, repeats=False)
+NO_CLEANUP = Cleanup(structure=False, headline=False, blocks=False, lines=False)
 
 
 # ---------------------------------------------------------------------------
@@ -90,23 +92,22 @@ def load_html_file(path: Path) -> str:
 # Structural cleanup (HTML, before trafilatura)
 # ---------------------------------------------------------------------------
 
-# Class/id names of page furniture, matched on whole dash-separated words of the normalised name
-# ("td-post-sharing", "relatedPosts" -> "related-posts").
+# Class/id names of page furniture, matched as whole dash-separated words of the normalised names
+# ("td-post-sharing", "relatedPosts" -> "-td-post-sharing-related-posts-").
 _FURNITURE_NAME = re.compile(
     r"-(?:"
-    r"bread-?crumbs?|crumbs?|you-are-here"
-    r"|about-(?:the-)?authors?|author-?(?:bio|box|info|card|details|profile|description|block)"
+    r"breadcrumbs?|bread-crumbs?|crumbs?|you-are-here"  # breadcrumbs
+    r"|about-(?:the-)?authors?|author-?(?:bio|box|info|card|details|profile|description|block)"  # author boxes
     r"|bio-?box|contributor-bio"
-    r"|related(?:-[a-z]+)?|recent-(?:posts|articles|stories|news)|more-(?:stories|articles|posts|news|from)"
+    r"|related|recent-(?:posts|articles|stories|news)|more-(?:stories|articles|posts|news|from)"  # other stories
     r"|(?:most|top)-(?:read|popular|viewed|shared|stories)|popular-(?:posts|stories|articles)|trending"
     r"|read-(?:more|next|also)|also-read|further-reading|you-(?:may|might)-(?:also-)?like"
     r"|recommended|recommendations?|outbrain|taboola"
-    r"|share|shares|sharing|share-?(?:bar|buttons?|tools|links|icons)|social(?:-[a-z]+)?"
-    r"|addthis|sharethis|sharedaddy"
-    r"|newsletters?|subscribe|subscription|sign-?up|opt-?in|mailchimp|mc4wp"
-    r"|comments?|disqus"
-    r"|cookies?|consent|gdpr"
-    r"|print-(?:header|footer|only)|visible-print"
+    r"|share|shares|sharing|sharebar|sharebuttons?|social|addthis|sharethis|sharedaddy"  # share bars
+    r"|newsletters?|subscribe|subscription|sign-?up|opt-?in|mailchimp|mc4wp"  # newsletter prompts
+    r"|comments?|disqus"  # comments
+    r"|cookies?|consent|gdpr"  # cookie notices
+    r"|print-(?:header|footer|only)|visible-print"  # print-only copies of page furniture
     r")-"
 )
 # WordPress adds taxonomy classes to the article itself ("category-social-media", "tag-newsletter").
@@ -116,58 +117,89 @@ _NAME_SEPARATORS = re.compile(r"[^a-z0-9]+")
 _FURNITURE_ROLES = {"complementary", "navigation", "banner", "contentinfo", "search", "dialog", "alertdialog"}
 _FURNITURE_LABEL = re.compile(r"\b(?:breadcrumb|related|share|sharing|social|newsletter|comments?)\b", re.I)
 _NEVER_DROP = {"html", "body", "main"}
-# An element holding this share of the page's paragraph text is the content, whatever its name says
-# ("entry-content read-more", "article js-breadcrumb").
-_MAX_DROP_SHARE = 0.3
-_MIN_PARAGRAPH_CHARS = 100
+# Text runs shorter than this are labels, links or buttons, not paragraphs.
+_MIN_RUN_CHARS = 40
 
 
-def _normalised_names(element: HtmlElement) -> str:
-    """The element's class and id as one dash-framed lower-case name list ("-related-posts-widget-")."""
-    classes = [c for c in (element.get("class") or "").split() if not _TAXONOMY_CLASS.match(c)]
-    raw = " ".join([*classes, element.get("id") or ""])
+def _normalised_names(classes: str, ident: str) -> str:
+    """Class and id as one dash-framed lower-case name list: "td-post relatedPosts" -> "-td-post-related-posts-"."""
+    kept = [name for name in classes.split() if not _TAXONOMY_CLASS.match(name)]
+    raw = " ".join([*kept, ident])
     return "-" + _NAME_SEPARATORS.sub("-", _CAMEL.sub(r"\1-\2", raw).lower()).strip("-") + "-"
 
 
-def _is_furniture(element: HtmlElement) -> bool:
-    """Whether the element's class, id, role or aria-label name it as page furniture."""
-    if element.get("role") in _FURNITURE_ROLES:
-        return True
-    label = element.get("aria-label")
-    if label and _FURNITURE_LABEL.search(label):
-        return True
-    if "BreadcrumbList" in (element.get("itemtype") or ""):
-        return True
-    names = _normalised_names(element)
+@lru_cache(maxsize=4096)
+def _is_furniture_name(classes: str, ident: str) -> bool:
+    names = _normalised_names(classes, ident)
     return names != "--" and _FURNITURE_NAME.search(names) is not None
 
 
-def _text_length(element: HtmlElement) -> int:
-    return len("".join(element.itertext()).strip())
+def _main_container(root: HtmlElement) -> HtmlElement | None:
+    """The element holding the most paragraph text directly: its <p> children, or its text runs
+    between <br>s. Marking never removes it or its ancestors, whatever their names say
+    ("entry-content read-more", "article js-breadcrumb")."""
+    scores: dict[HtmlElement, int] = {}
+    for paragraph in root.iter("p"):
+        length = len(paragraph.text_content().strip())
+        parent = paragraph.getparent()
+        if parent is not None and length >= _MIN_RUN_CHARS:
+            scores[parent] = scores.get(parent, 0) + length
+    for line_break in root.iter("br"):
+        length = len((line_break.tail or "").strip())
+        parent = line_break.getparent()
+        if parent is not None and length >= _MIN_RUN_CHARS:
+            scores[parent] = scores.get(parent, 0) + length
+    return max(scores, key=scores.__getitem__) if scores else None
 
 
-def _paragraph_chars(element: HtmlElement) -> int:
-    """Characters in the element's real paragraphs (<p> of 100+ characters)."""
-    lengths = (_text_length(paragraph) for paragraph in element.iter("p"))
-    return sum(length for length in lengths if length >= _MIN_PARAGRAPH_CHARS)
+def _is_link_list(element: HtmlElement) -> bool:
+    """A list whose every item is just a link: a list of other stories."""
+    items = [child for child in element if child.tag == "li"]
+    if len(items) < 2:
+        return False
+    for item in items:
+        text = _compact(item.text_content())
+        linked = _compact("".join(link.text_content() for link in item.iter("a")))
+        if not text or linked != text:
+            return False
+    return True
+
+
+_CANDIDATES = XPath(".//*[@class or @id or @role or @aria-label or @itemtype] | .//figcaption | .//ul | .//ol")
+
+
+def _is_furniture(element: HtmlElement) -> bool:
+    """Whether the element is page furniture: named so by its class, id, role, aria-label or schema type;
+    a figure caption; a list made only of links."""
+    get = element.get
+    classes, ident = get("class"), get("id")
+    if (classes or ident) and _is_furniture_name(classes or "", ident or ""):
+        return True
+    label = get("aria-label")
+    return (
+        element.tag == "figcaption"
+        or get("role") in _FURNITURE_ROLES
+        or (label is not None and _FURNITURE_LABEL.search(label) is not None)
+        or "BreadcrumbList" in (get("itemtype") or "")
+        or (element.tag in ("ul", "ol") and _is_link_list(element))
+    )
 
 
 def mark_furniture(tree: HtmlElement) -> int:
     """Mark page furniture (breadcrumbs, author boxes, related lists, share bars, newsletter and
-    comment blocks, cookie notices) for pruning, and figure captions. Returns how many were marked.
+    comment blocks, cookie notices), lists of links and figure captions for pruning.
+    Returns how many elements were marked.
 
     Elements are only marked, not removed, so trafilatura still reads metadata (author, date) from them.
+    The element holding the article's paragraphs and its ancestors are never marked.
     """
     body = tree.find("body")
     root = body if body is not None else tree
-    total = _paragraph_chars(root)
+    main = _main_container(root)
+    protected = set() if main is None else {main, *main.iterancestors()}
     marked = 0
-    for element in root.iter():
-        if not isinstance(element.tag, str) or element.tag in _NEVER_DROP:
-            continue
-        if element.tag == "figcaption" or _is_furniture(element):
-            if total and _paragraph_chars(element) > _MAX_DROP_SHARE * total:
-                continue
+    for element in _CANDIDATES(root):
+        if _is_furniture(element) and element.tag not in _NEVER_DROP and element not in protected:
             element.set(_DROP_ATTR, "1")
             marked += 1
     return marked
@@ -178,60 +210,97 @@ def mark_furniture(tree: HtmlElement) -> int:
 # ---------------------------------------------------------------------------
 
 _WORD = re.compile(r"\w+")
-_SENTENCE_END = re.compile(r"[.!?。！？…\"”’»)\]]\s*$")
+_SENTENCE_END = re.compile(r"[.!?。！？…][\"”’»)\]]*\s*$")
 
 # Breadcrumbs that survive as text: "You are at: APAC", "Home > News > Tech".
 _BREADCRUMB = re.compile(r"^\W*(?:you are (?:at|here)\b|home\s*[>»›/|]\s*\w)", re.I)
-_BYLINE = re.compile(r"^\W*(?:by|written by|posted by|von|por|par)\s+\w", re.I)
+# "By Jane Doe", "Written by Jane Doe and John Roe": a capitalised name after the word.
+_BYLINE = re.compile(r"^\W*(?i:by|written by|posted by|von|por|par)\s+[A-Z]")
+# Lines above the headline (kicker, category, breadcrumb) are at most this long.
+_MAX_KICKER_WORDS = 6
+# The headline is looked for in the first lines of the body only.
+_HEADLINE_WINDOW = 5
+# Shorter "headlines" ("Review", "News") are section labels, too loose to compare lines with.
+_MIN_HEADLINE_CHARS = 12
 
-# A label line that opens a block of links or an author box.
+# A label line that opens a list of links to other stories.
 _BLOCK_LABEL = re.compile(
     r"^\W*(?:"
-    r"recent (?:posts|articles|stories|news)|related(?: (?:posts?|articles?|stories|content|news|coverage|reading|links))?"
+    r"recent (?:posts|articles|stories|news)"
+    r"|related(?: (?:posts?|articles?|stories|content|news|coverage|reading|links))?"
     r"|(?:most )?popular(?: (?:posts|stories|articles|now|news))?|latest (?:news|posts|stories|articles|headlines)"
     r"|trending(?: (?:now|stories|news))?|more (?:from|stories|news|on|in|articles|to read|like this)\b.{0,40}"
     r"|most (?:read|viewed|popular|shared|commented)|(?:you|we think you) (?:may|might|will) (?:also )?(?:like|enjoy)"
     r"|recommended(?: (?:for you|stories|articles|reading))?|read (?:more|next|also)|see (?:also|more)|also read"
-    r"|further reading|don[’']?t miss|what to read next|top stories|editor[’']?s picks|in other news"
-    r"|about (?:the )?(?:author|writer)s?|author bio"
+    r"|further reading|don[’']?t miss|what to read next|top stories|editor[’']?s picks|in other news|more"
     r")\W*$",
     re.I,
 )
+# The label of an author box; the name and a short bio follow it.
+_AUTHOR_LABEL = re.compile(r"^\W*(?:about (?:the )?(?:author|writer)s?|author bio(?:graphy)?)\W*$", re.I)
+_MAX_BIO_LINES = 3
+_MAX_BIO_WORDS = 120
 # A promo line pointing to another story: "Read more: Alibaba poised to ...", "Related: ...".
 _PROMO_LINE = re.compile(
-    r"^\W*(?:read (?:more|next|also)|related|see (?:more|also)|also read|more|watch|listen|recommended"
-    r"|also on [\w.]+|don[’']?t miss)\s*[:|–—-]\s*\S",
+    r"^\W*(?:read (?:more|next|also)|related(?: (?:posts?|articles?|stories|links?|reading))?|see (?:more|also)"
+    r"|also read|more|watch|listen|recommended"
+    r"|also on [\w.]+|don[’']?t miss)\s*(?::|\||\s[–—-]\s)\s*\S",
     re.I,
 )
+# A sentence introducing the writer, typical of author boxes ("Jane is a freelance tech writer ...").
+_BIO_LINE = re.compile(
+    r"\b(?:is|was|has been) an? (?:[\w’'-]+ ){0,5}(?:writer|reporter|journalist|editor|correspondent"
+    r"|contributor|freelancer?|columnist|author|blogger)\b|\b(?:covers|has covered|writes about)\b",
+    re.I,
+)
+
 _RELATIVE_TIME = re.compile(
     r"^\W*(?:(?:updated|posted|published)\s*:?\s*)?(?:\d+|an?|one)\s*"
     r"(?:s|sec|secs|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?|months?|y|years?)\s+ago\W*$",
     re.I,
 )
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_DATE_ONLY = re.compile(
-    r"^\W*(?:(?:published|updated|posted|last updated)\s*(?:on|at)?\s*:?\s*)?(?:[a-z]+day,?\s*)?(?:"
-    r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.+-]+Z?)?|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}"
-    rf"|{_MONTH} \d{{1,2}},? \d{{4}}|\d{{1,2}} {_MONTH},? \d{{4}}"
-    r")(?:,?\s*(?:at\s*)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?\W*$",
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}[.:]\d{2}\s*[ap]\.?m\b", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_NUMBER = re.compile(r"^\d+$")
+_MONTH_NAME = re.compile(
+    r"^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*$|^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*$",
     re.I,
 )
+_TIMESTAMP_WORDS = re.compile(r"\b(?:updated|published|posted|am|pm|a\.m|p\.m|gmt|utc|[a-z]st|[a-z]dt)\b", re.I)
+_READING_TIME = re.compile(r"^\W*(?:\d+\s*min(?:ute)?s?\s*(?:read|reading)\b|reading time\b)", re.I)
 _SHARE_LINE = re.compile(
     r"^\W*(?:(?:share|tweet|email|e-mail|print|facebook|twitter|linkedin|whatsapp|pinterest|reddit|flipboard"
     r"|copy link|comment|comments|share this(?: article| story| post| page)?|share on \w+|click to \w+"
     r"|opens in a new window)[\W_]*)+$",
     re.I,
 )
+_SHARE_PROMPT = re.compile(
+    r"\bshare (?:it|this(?: story| article| post)?) with (?:a friend|your friends|others)\b", re.I
+)
 _FOLLOW_LINE = re.compile(
-    r"\bfollow (?:us|me|him|her|them|[\w@.]+(?: [\w@.]+)?) on (?:twitter|facebook|instagram|linkedin|x\b)"
+    r"\bfollow (?:us|me|him|her|them|[\w@.’']+(?: [\w@.’']+){0,6}) on (?:twitter|facebook|instagram|linkedin|x\b)"
     r"|\bfollow @\w+|\blike us on facebook\b",
     re.I,
 )
-_NEWSLETTER_LINE = re.compile(
-    r"\b(?:sign up|signing up|subscribe|subscribing|newsletters?|in(?:to)? your inbox|download (?:the|our) app)\b",
+# Contact and credit lines: "Write to Jane at jane@example.com", "Reporting by ...; Editing by ...".
+_CONTACT_LINE = re.compile(
+    r"^\W*(?:write to|email|e-mail|contact|reach)\b.*(?:@|https?://)"
+    r"|^\W*(?:\(?\s*)?(?:reporting|additional reporting|writing|editing|compiled) by\b"
+    r"|\bcontributed (?:to )?this (?:report|story|article)\W*$"
+    r"|^\W*(?:[\w.+-]+@[\w-]+\.[\w.]+|(?:https?://)?(?:www\.)?(?:twitter|x|facebook|instagram|linkedin)\.com/\S+)\W*$",
     re.I,
 )
-_COOKIE_LINE = re.compile(r"\bcookies?\b.*\b(?:use|uses|accept|consent|policy|browsing|experience)\b", re.I)
+_NEWSLETTER_LINE = re.compile(
+    r"\bnewsletters?\b|\bin(?:to)? your inbox\b|\bdownload (?:the|our) app\b"
+    r"|\bdelivered (?:to|into) your inbox\b"
+    r"|\b(?:sign up|subscribe)\b.{0,60}\b(?:e-?mails?|alerts|updates|briefing|digest|podcast)\b",
+    re.I,
+)
+_COOKIE_LINE = re.compile(
+    r"\bcookies?\b.*\b(?:website|site|browser|browsing|consent|accept|privacy|policy)\b"
+    r"|\b(?:website|site|we) uses? cookies\b",
+    re.I,
+)
 _CREDIT_LINE = re.compile(
     r"\b(?:image|photo|picture|pic|video|illustration)s?\s*(?:credit|courtesy|source|by)s?\s*:"
     r"|\((?:photo|image|picture|credit)s?\b[^)]*\)\s*$|\b(?:getty images|shutterstock|istock(?:photo)?)\b"
@@ -247,21 +316,16 @@ _COMMENT_LINE = re.compile(
 _TAGS_LINE = re.compile(r"^\W*(?:tags?|topics?|filed under|categories|category)\s*:", re.I)
 _FURNITURE_LINE = re.compile(
     r"^\W*(?:advertisement|sponsored(?: content)?|story continues below(?: advertisement)?|continue reading"
-    r"|scroll to continue(?: with content)?|skip (?:to )?(?:content|ad)|tags?|topics?|comments?)\W*$",
-    re.I,
-)
-# A sentence introducing the writer, typical of author boxes ("Jane is a freelance tech writer ...").
-_BIO_LINE = re.compile(
-    r"\b(?:is|was|has been) an? (?:[\w’'-]+ ){0,5}(?:writer|reporter|journalist|editor|correspondent"
-    r"|contributor|freelancer?|columnist|author|blogger)\b|\b(?:covers|has covered|writes about)\b",
+    r"|scroll to continue(?: with content)?|skip (?:to )?(?:content|ad)|tags?|topics?|comments?"
+    r"|an error (?:has )?occurred\b.*|something went wrong\b.*|loading\W*|please enable javascript\b.*"
+    r")\W*$",
     re.I,
 )
 
 # Short lines only: a long paragraph mentioning "subscribe" or "cookies" is body text.
 _MAX_BOILERPLATE_WORDS = 30
 _MAX_LIST_LINE_WORDS = 25
-# Blocks that start this late in the body are taken to run to its end (author box, sidebar lists).
-_TAIL_SHARE = 0.5
+_MAX_TIMESTAMP_WORDS = 12
 
 
 def _words(line: str) -> int:
@@ -278,56 +342,114 @@ def _is_prose(line: str) -> bool:
     return _words(line) > _MAX_LIST_LINE_WORDS or (_words(line) >= 8 and _SENTENCE_END.search(line) is not None)
 
 
+def _is_timestamp(line: str) -> bool:
+    """A line that only dates the story: "2 days ago", "November 20, 2019 - 11:28 AMT", "Updated 1:23 p.m."."""
+    if _RELATIVE_TIME.match(line) or _READING_TIME.match(line):
+        return True
+    tokens = _WORD.findall(line)
+    if not tokens or len(tokens) > _MAX_TIMESTAMP_WORDS or line.startswith("|") or "@" in line:
+        return False  # table rows; embedded-tweet signatures ("— Name (@handle) May 1, 2019") are quotes
+    datelike = sum(1 for token in tokens if _NUMBER.match(token) or _MONTH_NAME.match(token))
+    if _CLOCK.search(line):
+        return bool(_YEAR.search(line) or _TIMESTAMP_WORDS.search(line)) or datelike * 2 >= len(tokens)
+    return len(tokens) >= 2 and bool(_YEAR.search(line)) and datelike * 2 >= len(tokens)
+
+
 def _is_list_line(line: str) -> bool:
     """A line of a headline list: a short headline, a teaser cut with an ellipsis, a time, a bullet."""
-    if _RELATIVE_TIME.match(line) or _DATE_ONLY.match(line):
+    if _is_timestamp(line):
         return True
     if line.rstrip().endswith(("…", "...")) and _words(line) <= _MAX_LIST_LINE_WORDS + 10:
         return True
     return not _is_prose(line)
 
 
-def _drop_headline(lines: list[str], title: str | None, author: str | None) -> list[str]:
-    """Drop the breadcrumb, the repeated headline and the byline from the first lines."""
-    title_key = _compact(title or "")
+def _matches_headline(line: str, headlines: Iterable[str]) -> bool:
+    """Whether the line is the headline, loosely: with a glued breadcrumb before it ("YOU ARE AT:APAC…")
+    or a site name after it in the <title>."""
+    key = _compact(line)
+    if len(key) < _MIN_HEADLINE_CHARS:
+        return False
+    for headline in headlines:
+        title = _compact(headline)
+        if not title:
+            continue
+        if key == title or (key.endswith(title) and len(key) - len(title) <= 40):
+            return True
+        if title.startswith(key) and len(key) >= 0.6 * len(title):
+            return True
+    return False
+
+
+def _drop_headline(lines: list[str], headlines: list[str], description: str | None, author: str | None) -> list[str]:
+    """Drop the headline repeated at the top of the body, with what sits above it (breadcrumb, kicker)
+    and the standfirst under it when that is the page description; drop bylines and breadcrumbs."""
     author_key = _compact(author or "")
+    exact = {key for key in map(_compact, headlines) if len(key) >= _MIN_HEADLINE_CHARS}
+    position = next((i for i, line in enumerate(lines[:_HEADLINE_WINDOW]) if _matches_headline(line, headlines)), None)
     kept: list[str] = []
     for index, line in enumerate(lines):
-        if index < 4 and not kept:
-            key = _compact(line)
-            if _BREADCRUMB.match(line):
+        key = _compact(line)
+        if position is not None and index < position and _words(line) <= _MAX_KICKER_WORDS:
+            continue
+        if index == position or key in exact:
+            continue
+        if index < _HEADLINE_WINDOW:
+            if _BREADCRUMB.match(line) or (_BYLINE.match(line) and _words(line) <= 8):
                 continue
-            if (
-                title_key
-                and len(key) >= 12
-                and (
-                    key == title_key
-                    or (key.endswith(title_key) and len(key) - len(title_key) <= 40)
-                    or (title_key.startswith(key) and len(key) >= 0.6 * len(title_key))
-                )
-            ):
+            if author_key and key == author_key:
                 continue
-            if author_key and (key == author_key or (_BYLINE.match(line) and author_key in key)):
-                continue
-            if _BYLINE.match(line) and _words(line) <= 8:
-                continue
+        if (
+            position is not None
+            and index == position + 1
+            and description
+            and key == _compact(description)
+            and not _SENTENCE_END.search(line)
+        ):
+            continue
         kept.append(line)
     return kept
 
 
+def _is_name_line(line: str) -> bool:
+    """A line that could be a person's name: two to four capitalised words, nothing else."""
+    words = line.split()
+    return 2 <= len(words) <= 4 and all(word[:1].isupper() for word in words) and not _SENTENCE_END.search(line)
+
+
+def _drop_author_box(lines: list[str], author: str | None) -> list[str]:
+    """Drop a trailing author box: a short bio of the writer at the very end of the body, with the
+    writer's name above it."""
+    author_key = _compact(author or "")
+    while len(lines) > 1:
+        last = lines[-1]
+        if author_key and _compact(last) == author_key:
+            lines = lines[:-1]
+        elif _words(last) <= 60 and _BIO_LINE.search(last):
+            lines = lines[:-1]
+            if len(lines) > 1 and _is_name_line(lines[-1]):
+                lines = lines[:-1]
+        else:
+            break
+    return lines
+
+
 def _drop_blocks(lines: list[str], author: str | None) -> list[str]:
-    """Drop labelled blocks ("Related", "Recent Posts", "About the author") with the list under them,
-    and one-line promos ("Read more: <headline>"). A label in the second half of the body cuts the tail.
+    """Drop labelled blocks ("Related", "Recent Posts", "Don't miss") with the headline list under them,
+    author boxes ("About the author" with the name and bio), and one-line promos ("Read more: <headline>").
     """
-    total = sum(len(line) for line in lines) or 1
     kept: list[str] = []
-    position = 0
     skipping = False
+    bio_lines = 0
     for line in lines:
-        position += len(line)
-        if _BLOCK_LABEL.match(line) and _words(line) <= 10:
-            if (position - len(line)) / total >= _TAIL_SHARE:
-                break
+        if _words(line) <= 10 and _AUTHOR_LABEL.match(line):
+            bio_lines, skipping = _MAX_BIO_LINES, False
+            continue
+        if bio_lines and _words(line) <= _MAX_BIO_WORDS:
+            bio_lines -= 1
+            continue
+        bio_lines = 0
+        if _words(line) <= 10 and _BLOCK_LABEL.match(line):
             skipping = True
             continue
         if skipping and _is_list_line(line):
@@ -339,64 +461,60 @@ def _drop_blocks(lines: list[str], author: str | None) -> list[str]:
     return _drop_author_box(kept, author)
 
 
-def _drop_author_box(lines: list[str], author: str | None) -> list[str]:
-    """Drop a trailing author box: the writer's name and a short bio at the very end of the body."""
-    author_key = _compact(author or "")
-    while lines:
-        last = lines[-1]
-        key = _compact(last)
-        if (author_key and key == author_key) or (_words(last) <= 60 and _BIO_LINE.search(last) and len(lines) > 1):
-            lines = lines[:-1]
-        else:
-            break
-    return lines
+_SHORT_LINE_PATTERNS = (
+    _FOLLOW_LINE,
+    _CONTACT_LINE,
+    _NEWSLETTER_LINE,
+    _COOKIE_LINE,
+    _CREDIT_LINE,
+    _COPYRIGHT_LINE,
+    _SHARE_PROMPT,
+)
 
 
 def _is_boilerplate_line(line: str) -> bool:
-    """A short line that is page furniture wherever it appears."""
-    if _RELATIVE_TIME.match(line) or _DATE_ONLY.match(line) or _SHARE_LINE.match(line):
+    """A line that is page furniture wherever it appears (short lines only for the looser patterns)."""
+    if _is_timestamp(line) or _SHARE_LINE.search(line) or _FURNITURE_LINE.match(line):
         return True
-    if _FURNITURE_LINE.match(line) or _COMMENT_LINE.search(line) or _TAGS_LINE.match(line):
+    if _COMMENT_LINE.search(line) or _TAGS_LINE.match(line):
         return True
-    if _words(line) > _MAX_BOILERPLATE_WORDS:
-        return False
-    return any(
-        pattern.search(line)
-        for pattern in (_FOLLOW_LINE, _NEWSLETTER_LINE, _COOKIE_LINE, _CREDIT_LINE, _COPYRIGHT_LINE)
-    )
+    return _words(line) <= _MAX_BOILERPLATE_WORDS and any(p.search(line) for p in _SHORT_LINE_PATTERNS)
 
 
 def _drop_lines(lines: list[str]) -> list[str]:
     return [line for line in lines if not _is_boilerplate_line(line)]
 
 
-def _drop_repeats(lines: list[str]) -> list[str]:
-    """Drop a line of three words or more that repeats an earlier one (captions, pull quotes)."""
-    seen: set[str] = set()
-    kept: list[str] = []
-    for line in lines:
-        key = _compact(line)
-        if _words(line) >= 3 and key in seen:
-            continue
-        seen.add(key)
-        kept.append(line)
-    return kept
+@dataclass(frozen=True)
+class PageFacts:
+    """What the cleanup knows about the page besides its body."""
+
+    headlines: tuple[str, ...] = ()  # the title and the page's <h1>s
+    description: str | None = None
+    author: str | None = None
 
 
-def clean_body(text: str, title: str | None, author: str | None, cleanup: Cleanup = DEFAULT_CLEANUP) -> str:
+def clean_body(text: str, facts: PageFacts, cleanup: Cleanup = DEFAULT_CLEANUP) -> str:
     """Remove the boilerplate trafilatura left in a body: one paragraph per line in, and out."""
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if _WORD.search(line)]
-    steps: list[tuple[bool, Callable[[list[str]], list[str]]]] = [
-        (cleanup.headline, lambda ls: _drop_headline(ls, title, author)),
-        (cleanup.lines, _drop_lines),
-        (cleanup.blocks, lambda ls: _drop_blocks(ls, author)),
-        (cleanup.repeats, _drop_repeats),
-    ]
-    for enabled, step in steps:
-        if enabled:
-            lines = step(lines)
+    if cleanup.headline:
+        lines = _drop_headline(lines, list(facts.headlines), facts.description, facts.author)
+    if cleanup.lines:
+        lines = _drop_lines(lines)
+    if cleanup.blocks:
+        lines = _drop_blocks(lines, facts.author)
     return "\n".join(lines)
+
+
+def _page_headlines(tree: HtmlElement, title: str) -> tuple[str, ...]:
+    """The headline as the page spells it: metadata title, first <h1>, og:title."""
+    found: list[str] = [title] if title else []
+    heading = next(tree.iter("h1"), None)  # the first only: some sites use <h1> for every section
+    if heading is not None:
+        found.append(" ".join("".join(heading.itertext()).split()))
+    found += tree.xpath("//meta[@property='og:title']/@content")[:1]
+    return tuple(headline for headline in found if headline)
 
 
 # ---------------------------------------------------------------------------
@@ -404,7 +522,9 @@ def clean_body(text: str, title: str | None, author: str | None, cleanup: Cleanu
 # ---------------------------------------------------------------------------
 
 _LANG_TAG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$", re.I)
-_ERROR_TITLE = re.compile(r"^\W*(?:404|403|410|500|error|page not found|not found|access denied)\b", re.I)
+_ERROR_TITLE = re.compile(
+    r"^\W*(?:(?:error\s*)?(?:400|401|403|404|410|500|502|503)\b|page not found\b|not found\W*$|access denied\b)", re.I
+)
 _MIN_LANGID_CHARS = 100
 
 
@@ -465,22 +585,32 @@ def _normalise_url(url: str) -> str:
         return url
 
 
-def _canonical_url(tree: HtmlElement, url: str | None) -> str:
-    """The page's <link rel=canonical> when it is on the same registrable domain as ``url``, else ``url``."""
+def _web_url(url: str | None) -> str | None:
+    """The URL if it is a well-formed http(s) URL, else None."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _canonical_url(tree: HtmlElement, url: str | None) -> str | None:
+    """The page's <link rel=canonical> when it is on the same registrable domain as ``url``, else ``url``;
+    normalised. Without a page URL the canonical is taken as it is."""
     hrefs: list[str] = tree.xpath(
         "//link[contains(concat(' ', translate(normalize-space(@rel), 'CANONICAL', 'canonical'), ' '),"
         " ' canonical ')]/@href"
     )
-    page_url = url or ""
-    canonical = urljoin(page_url, hrefs[0].strip()) if hrefs and hrefs[0].strip() else ""
-    if urlsplit(canonical).scheme not in ("http", "https"):
-        canonical = ""
-    if canonical and page_url:
-        if _registrable_domain(canonical) != _registrable_domain(page_url):
-            LOGGER.info("ignoring canonical %s on another domain: %s", canonical, page_url)
-            canonical = ""
-    chosen = canonical or page_url
-    return _normalise_url(chosen) if chosen else ""
+    href = hrefs[0].strip() if hrefs else ""
+    try:
+        canonical = _web_url(urljoin(url or "", href)) if href else None
+    except ValueError:
+        canonical = None
+    if canonical and url and _registrable_domain(canonical) != _registrable_domain(url):
+        LOGGER.info("ignoring canonical %s on another domain: %s", canonical, url)
+        canonical = None
+    chosen = canonical or url
+    return _normalise_url(chosen) if chosen else None
 
 
 # ---------------------------------------------------------------------------
@@ -504,13 +634,44 @@ def _unusable_reason(html: object) -> str | None:
     return None
 
 
-def _listing_reason(lines: Iterable[str]) -> str | None:
-    """A body made of headlines and teasers rather than paragraphs is a listing page."""
-    lines = list(lines)
-    prose = sum(len(line) for line in lines if _is_prose(line) and not line.rstrip().endswith(("…", "...")))
-    total = sum(len(line) for line in lines) or 1
-    if len(lines) >= 8 and prose / total < 0.4:
-        return "listing page (headlines, no article body)"
+_ARTICLE_TYPES = re.compile(r"article|posting|blog|report|story", re.I)
+# Index pages: the site root, "/category/apac/", "/tag/iot/", "/author/jane/", "/news/page/2/".
+_LISTING_PATH = re.compile(
+    r"^/*$|/(?:tags?|topics?|category|categories|authors?|archives?|page|search|sections?)(?:/[^/]+)?/*$", re.I
+)
+_SLUG_SEPARATORS = re.compile(r"[-_]+")
+# The last path segment of an article URL is usually a slug of words ("softbank-plans-to-invest-in-korea").
+_MIN_SLUG_WORDS = 4
+_HEADLINE_LINKS = XPath("count(//h1//a[@href] | //h2//a[@href] | //h3//a[@href] | //h4//a[@href])")
+_MIN_HEADLINE_LINKS = 5
+_PROSE_END = re.compile(r"[.!?。！？;:\"”’»)]\s*$")
+_MIN_PROSE_SHARE = 0.5
+
+
+def _prose_share(lines: list[str]) -> float:
+    """Share of the body's characters in sentence-like paragraphs (not headlines, teasers or labels)."""
+    total = sum(len(line) for line in lines)
+    prose = sum(len(line) for line in lines if (len(line) >= 60 and _PROSE_END.search(line)) or len(line) >= 200)
+    return prose / total if total else 0.0
+
+
+def _listing_reason(tree: HtmlElement, url: str | None, pagetype: str | None, text: str) -> str | None:
+    """Why the page is a listing (home, section, tag or author page) rather than an article, if it is.
+
+    A page that calls itself an article (og:type, JSON-LD) never is. Otherwise an index URL is enough;
+    on other URLs without an article slug, the body must be headlines and teasers on a page full of
+    headline links.
+    """
+    if pagetype and _ARTICLE_TYPES.search(pagetype):
+        return None
+    path = urlsplit(url).path if url else ""
+    if url and _LISTING_PATH.search(path):
+        return "listing page (index URL)"
+    slug = path.rstrip("/").rpartition("/")[2]
+    if len(_SLUG_SEPARATORS.split(slug)) >= _MIN_SLUG_WORDS or _prose_share(text.splitlines()) >= _MIN_PROSE_SHARE:
+        return None
+    if _HEADLINE_LINKS(tree) >= _MIN_HEADLINE_LINKS:
+        return "listing page (headline links, no article body)"
     return None
 
 
@@ -519,52 +680,68 @@ def _listing_reason(lines: Iterable[str]) -> str | None:
 # ---------------------------------------------------------------------------
 
 
+def _skip(url: str, reason: str) -> Skipped:
+    LOGGER.info("skipped %s: %s", url, reason)
+    return Skipped(url, reason)
+
+
+def _run_trafilatura(html: str, url: str | None, cleanup: Cleanup) -> tuple[HtmlElement, Document] | str:
+    """Parse the page, mark its furniture and run trafilatura once (body and metadata): the parsed tree
+    and trafilatura's document, or why there is none."""
+    tree = load_html(html)
+    if tree is None:
+        return "not HTML"
+    if cleanup.structure:
+        mark_furniture(tree)
+    document = bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        favor_precision=True,
+        include_comments=False,
+        date_extraction_params=_date_params(),
+        prune_xpath=_PRUNE_XPATH if cleanup.structure else None,
+    )
+    if not isinstance(document, Document) or not document.text or not document.text.strip():
+        return "no article body"
+    return tree, document
+
+
 def extract_page(html: str, url: str | None = None, *, cleanup: Cleanup = DEFAULT_CLEANUP) -> Article | Skipped:
     """Extract the article of one page, or say why the page is not one.
 
     Never raises on hostile input (garbage, binary, empty, huge): such pages come back as Skipped.
-    trafilatura reads the decoded text only; it never fetches anything.
+    trafilatura reads the decoded text only; it never fetches anything. ``url`` is the address the page
+    was fetched from (None for a saved file).
     """
     page_url = url or ""
+    web_url = _web_url(url)
+    if url and not web_url:
+        LOGGER.info("not an http(s) URL, extracting without it: %r", url)
     reason = _unusable_reason(html)
     if reason:
-        LOGGER.info("skipped %s: %s", page_url, reason)
-        return Skipped(page_url, reason)
+        return _skip(page_url, reason)
     try:
-        tree = load_html(html)
-        if tree is None:
-            return Skipped(page_url, "not HTML")
-        if cleanup.structure:
-            mark_furniture(tree)
-        document = bare_extraction(
-            tree,
-            url=url,
-            with_metadata=True,
-            favor_precision=True,
-            include_comments=False,
-            date_extraction_params=_date_params(),
-            prune_xpath=_PRUNE_XPATH if cleanup.structure else None,
-        )
-    except Exception:  # hostile pages must not stop the crawl: log and skip
+        extracted = _run_trafilatura(html, web_url, cleanup)
+    except Exception:  # a hostile page must not stop the crawl: log it and skip it
         LOGGER.exception("extraction failed: %s", page_url)
         return Skipped(page_url, "extraction failed")
-    if document is None or not isinstance(document.text, str) or not document.text.strip():
-        LOGGER.info("skipped %s: no article body", page_url)
-        return Skipped(page_url, "no article body")
+    if isinstance(extracted, str):
+        return _skip(page_url, extracted)
+    tree, document = extracted
     title = (document.title or "").strip()
     if _ERROR_TITLE.match(title):
-        return Skipped(page_url, f"error page ({title[:60]})")
-    text = clean_body(document.text, title, document.author, cleanup)
+        return _skip(page_url, f"error page ({title[:60]})")
+    facts = PageFacts(_page_headlines(tree, title), document.description, document.author)
+    text = clean_body(document.text or "", facts, cleanup)
     if len(text) < MIN_BODY_CHARS:
-        LOGGER.info("skipped %s: body too short (%d chars)", page_url, len(text))
-        return Skipped(page_url, f"body too short ({len(text)} chars)")
-    listing = _listing_reason(text.splitlines())
+        return _skip(page_url, f"body too short ({len(text)} chars)")
+    listing = _listing_reason(tree, web_url, document.pagetype, text)
     if listing:
-        LOGGER.info("skipped %s: %s", page_url, listing)
-        return Skipped(page_url, listing)
+        return _skip(page_url, listing)
     return Article(
         url=page_url,
-        canonical_url=_canonical_url(tree, url),
+        canonical_url=_canonical_url(tree, web_url) or page_url,
         title=title,
         text=text,
         author=document.author or None,
