@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crawler.models import ArticleRow, CrawlRunRow, MatchRow, PageRow
 from crawler.store import open_database
@@ -174,7 +174,7 @@ def test_feed_site_then_second_crawl_adds_nothing(workdir: Path, news_site: Loca
     assert {p: news_site.hits[p] for p in ARTICLES} == fetched  # nothing fetched again
     assert len(titles(workdir)) == 3
     for session in stored(workdir):
-        runs = session.exec(select(CrawlRunRow).order_by(CrawlRunRow.id)).all()
+        runs = session.exec(select(CrawlRunRow).order_by(col(CrawlRunRow.id))).all()
         assert [(r.status, r.new_articles, r.flagged) for r in runs] == [("finished", 3, 2), ("finished", 0, 0)]
 
 
@@ -187,7 +187,7 @@ def test_crawl_into_postgresql(workdir: Path, news_site: LocalSite, pg_url: str)
     with Session(engine) as session:
         assert len(session.exec(select(ArticleRow)).all()) == 3
         found = {(a.title, m.rule_id) for a, m in session.exec(select(ArticleRow, MatchRow).join(MatchRow)).all()}
-        runs = session.exec(select(CrawlRunRow).order_by(CrawlRunRow.id)).all()
+        runs = session.exec(select(CrawlRunRow).order_by(col(CrawlRunRow.id))).all()
     engine.dispose()
     assert found == EXPECTED_FLAGS
     assert [r.new_articles for r in runs] == [3, 0]
