@@ -34,6 +34,10 @@ def setup_logging(level: str = "INFO", scrapy_level: str = "WARNING", *, traceba
     root.setLevel(level.upper())
     for name in ("scrapy", "twisted", "py.warnings", "protego", "filelock"):
         logging.getLogger(name).setLevel(scrapy_level.upper())
+    if not tracebacks:
+        # The spider reports every failed fetch itself, once, with the URL; these would repeat it.
+        for name in ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     for name in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "readability"):
         logging.getLogger(name).setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
