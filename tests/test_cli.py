@@ -148,3 +148,17 @@ def test_review_list_on_empty_database(tmp_path: Path, monkeypatch: pytest.Monke
     assert json.loads(result.output) == []
     bad = runner.invoke(app, ["review", "list", "--since", "someday"])
     assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def test_extract_a_url_from_a_local_server() -> None:
+    from tests.local_site import LocalSite, Response
+
+    with LocalSite() as site:
+        site.routes["/story/"] = Response(ARTICLE_HTML.format(paragraphs=PARAGRAPHS).encode())
+        result = runner.invoke(app, ["extract", "--format", "jsonl", site.url("/story/"), site.url("/missing/")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("{")]
+    record = json.loads(lines[0])
+    assert record["url"] == site.url("/story/")
+    assert record["title"] == "SoftBank plans investment in robotics venture"
+    assert f"{site.url('/missing/')}: HTTP 404" in result.output
