@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from crawler.alerts.cli import after_crawl, after_demo, alert_setup, alerts_app, digest_app
 from crawler.config import Config, ConfigError, load_config
 from crawler.durations import parse_duration
 from crawler.logs import setup_logging
@@ -40,6 +41,8 @@ review_app = typer.Typer(help="Review flagged articles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(review_app, name="review")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(digest_app, name="digest")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -159,8 +162,10 @@ def crawl(
         fail("no enabled sites to crawl (see sites.toml)", EXIT_CONFIG)
     engine = _database(settings)
     matcher = cfg.ruleset()
-    runs = run_on_reactor(lambda: crawl_sites(engine, sites, matcher))
+    alerts = alert_setup(cfg)
+    runs = run_on_reactor(lambda: crawl_sites(engine, sites, matcher, alerts=alerts))
     _print_runs(runs)
+    after_crawl(out, settings, cfg, engine)
 
 
 @app.command()
@@ -188,12 +193,16 @@ def demo(
         out.print(f"Sample news site running at {site_server.base_url}/ ({len(site_server.articles)} articles)")
         out.print(f"Database: {settings.resolved_database_url()}")
         overrides = {"AUTOTHROTTLE_ENABLED": False}
-        runs = run_on_reactor(lambda: crawl_sites(engine, [site], cfg.ruleset(), settings=overrides, max_age=None))
+        alerts = alert_setup(cfg)
+        runs = run_on_reactor(
+            lambda: crawl_sites(engine, [site], cfg.ruleset(), settings=overrides, max_age=None, alerts=alerts)
+        )
     finally:
         site_server.stop()
     _print_runs(runs)
     with Session(engine) as session:
         print_flagged(out, session, site.id, runs[0])
+    after_demo(out, settings, cfg, engine)
 
 
 # --------------------------------------------------------------------------- extract and match

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from crawler.durations import parse_duration
 
 if TYPE_CHECKING:
-    from crawler.rules import RuleSet
+    from crawler.rules import Rule, RuleSet, Threshold
 
 SITES_FILE = "sites.toml"
 RULES_FILE = "rules.toml"
@@ -84,6 +84,9 @@ class SiteConfig(BaseModel):
     delay: float = Field(default=1.0, ge=0, le=3600)
     enabled: bool = True
     allow_private_network: bool = False
+    # On the site's first crawl only matches published within this window alert: "24h", "7d"..., "all"
+    # (every match alerts) or "0" (none); older matches are stored and flagged but send nothing.
+    backfill: str = "24h"
 
     @field_validator("id")
     @classmethod
@@ -113,6 +116,21 @@ class SiteConfig(BaseModel):
         if parse_duration(value) < timedelta(minutes=1):
             raise ValueError(f"interval {value!r} is shorter than one minute")
         return value
+
+    @field_validator("backfill")
+    @classmethod
+    def _backfill(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("all", "0"):
+            parse_duration(value)  # ValueError names the accepted forms
+        return value
+
+    @property
+    def backfill_window(self) -> timedelta | None:
+        """How far back a first crawl alerts: None for "all", zero for "0"."""
+        if self.backfill == "all":
+            return None
+        return timedelta(0) if self.backfill == "0" else parse_duration(self.backfill)
 
     @field_validator("allowed_domains")
     @classmethod
@@ -158,6 +176,29 @@ class SiteConfig(BaseModel):
         return not any(re.search(p, url) for p in self.exclude)
 
 
+class ThresholdConfig(BaseModel):
+    """A rule's threshold against passing mentions: ``terms`` (a query expression, usually an @alias) must
+    appear in the title (``title = true``, the default) or at least ``body`` times in the body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    terms: str
+    title: bool = True
+    body: int = Field(default=0, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _can_hold(self) -> ThresholdConfig:
+        if not self.title and self.body < 1:
+            raise ValueError("needs title = true or body >= 1 (otherwise it never holds)")
+        return self
+
+    def to_threshold(self) -> Threshold:
+        """The :class:`crawler.rules.Threshold` it declares."""
+        from crawler.rules import Threshold
+
+        return Threshold(self.terms, self.title, self.body)
+
+
 class RuleConfig(BaseModel):
     """One alert rule, as declared in rules.toml."""
 
@@ -167,6 +208,7 @@ class RuleConfig(BaseModel):
     query: str
     mode: Literal["instant", "digest"] = "digest"
     recipients: tuple[str, ...] = ()
+    threshold: ThresholdConfig | None = None
 
     @field_validator("id")
     @classmethod
@@ -181,6 +223,67 @@ class RuleConfig(BaseModel):
                 raise ValueError(f"not an email address: {value!r}")
         return values
 
+    def to_rule(self) -> Rule:
+        """The :class:`crawler.rules.Rule` it declares."""
+        from crawler.rules import Rule
+
+        threshold = None if self.threshold is None else self.threshold.to_threshold()
+        return Rule(id=self.id, query=self.query, mode=self.mode, recipients=self.recipients, threshold=threshold)
+
+
+class MoneyConfig(BaseModel):
+    """The ``[money]`` table of rules.toml: ``usd_rates``, US dollars per unit of a currency (ISO code),
+    merged over the built-in reference rates; used by ``MONEY>=...`` and for the ``usd`` of amounts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    usd_rates: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("usd_rates")
+    @classmethod
+    def _rates(cls, values: dict[str, float]) -> dict[str, float]:
+        from crawler.rules.money import CURRENCIES
+
+        for code, rate in values.items():
+            if code not in CURRENCIES:
+                raise ValueError(f"unknown currency {code!r} (known: {', '.join(sorted(CURRENCIES))})")
+            if not (0 < rate < float("inf")):
+                raise ValueError(f"the rate of {code} must be a positive number, not {rate!r}")
+        return values
+
+
+class RulesConfig(Sequence[RuleConfig]):
+    """The validated rules of rules.toml (a sequence of :class:`RuleConfig`) with the file's ``aliases``
+    (name -> query expression or list of expressions) and US-dollar rates (built-in rates with the
+    ``[money] usd_rates`` of the file over them)."""
+
+    def __init__(
+        self,
+        rules: Sequence[RuleConfig] = (),
+        aliases: dict[str, str | tuple[str, ...]] | None = None,
+        usd_rates: dict[str, float] | None = None,
+    ) -> None:
+        from crawler.rules.money import DEFAULT_USD_RATES
+
+        self.rules: tuple[RuleConfig, ...] = tuple(rules)
+        self.aliases: dict[str, str | tuple[str, ...]] = dict(aliases or {})
+        self.usd_rates: dict[str, float] = {**DEFAULT_USD_RATES, **(usd_rates or {})}
+
+    @overload
+    def __getitem__(self, index: int) -> RuleConfig: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[RuleConfig, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> RuleConfig | tuple[RuleConfig, ...]:
+        return self.rules[index]
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __repr__(self) -> str:
+        return f"RulesConfig({len(self.rules)} rules, {len(self.aliases)} aliases)"
+
 
 @dataclass(frozen=True)
 class Config:
@@ -188,7 +291,7 @@ class Config:
 
     folder: Path
     sites: tuple[SiteConfig, ...]
-    rules: tuple[RuleConfig, ...]
+    rules: RulesConfig
 
     def site(self, site_id: str) -> SiteConfig:
         """The site with this id; KeyError if there is none."""
@@ -208,10 +311,8 @@ class Config:
         return [self.site(i) for i in ids]
 
     def ruleset(self) -> RuleSet:
-        """The compiled rules (the queries were already validated when loading)."""
-        from crawler.rules import Rule, RuleSet
-
-        return RuleSet.compile([Rule(id=r.id, query=r.query, mode=r.mode, recipients=r.recipients) for r in self.rules])
+        """The compiled rules, with the file's aliases and US-dollar rates (all validated when loading)."""
+        return compile_rules(self.rules)
 
 
 # --------------------------------------------------------------------------- loading
@@ -311,24 +412,106 @@ def load_sites(path: Path, problems: list[str]) -> tuple[SiteConfig, ...]:
     return tuple(m for m, _l, _r in items if isinstance(m, SiteConfig))
 
 
-def load_rules(path: Path, problems: list[str]) -> tuple[RuleConfig, ...]:
-    """Validated rules from ``path`` (each query parsed); problems are appended to ``problems``."""
-    from crawler.rules import RuleError, parse_query
+def compile_rules(rules: RulesConfig) -> RuleSet:
+    """The :class:`crawler.rules.RuleSet` of validated rules (with their aliases and US-dollar rates)."""
+    from crawler.rules import RuleSet
 
-    items = _validate_tables(path, "rule", RuleConfig, problems, other_keys=("aliases",))
+    return RuleSet.compile([r.to_rule() for r in rules], aliases=rules.aliases, usd_rates=rules.usd_rates)
+
+
+def _top_table_line(lines: list[str], name: str) -> int | None:
+    """The 1-based line of the ``[name]`` header (or of ``name = ...`` at the top level)."""
+    header = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]")
+    inline = re.compile(rf"^\s*{re.escape(name)}\s*=")
+    in_table = False
+    for number, line in enumerate(lines, start=1):
+        if header.match(line):
+            return number
+        if re.match(r"^\s*\[", line):
+            in_table = True
+        if not in_table and inline.match(line):
+            return number
+    return None
+
+
+def _rules_aliases(path: Path, data: dict[str, Any], lines: list[str], problems: list[str]) -> dict[str, Any]:
+    """The alias definitions of rules.toml that are strings or lists of strings (others are problems)."""
+    raw = data.get("aliases", {})
+    table_line = _top_table_line(lines, "aliases")
+    if not isinstance(raw, dict):
+        problems.append(f"{path}:{table_line or 1}: 'aliases' must be a table of name = 'query expression'")
+        return {}
+    aliases: dict[str, Any] = {}
+    for name, value in raw.items():
+        ok = isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+        if ok:
+            aliases[name] = value if isinstance(value, str) else tuple(value)
+        else:
+            line = (_key_line(lines, table_line, name) if table_line else None) or table_line or 1
+            problems.append(f"{path}:{line}: alias {name!r}: expected a query expression (a string) or a list of them")
+    return aliases
+
+
+def _rules_money(path: Path, data: dict[str, Any], lines: list[str], problems: list[str]) -> dict[str, float]:
+    """The ``[money] usd_rates`` of rules.toml (validated)."""
+    raw = data.get("money")
+    if raw is None:
+        return {}
+    table_line = _top_table_line(lines, "money") or 1
+    if not isinstance(raw, dict):
+        problems.append(f"{path}:{table_line}: 'money' must be a table, e.g. [money] usd_rates = {{ EUR = 1.08 }}")
+        return {}
+    try:
+        return MoneyConfig.model_validate(raw).usd_rates
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = ".".join(str(part) for part in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key (allowed: usd_rates)"
+            line = _key_line(lines, table_line, str(error["loc"][0])) if error["loc"] else None
+            problems.append(f"{path}:{line or table_line}: [money] key '{loc}': {message}")
+        return {}
+
+
+def load_rules(path: Path, problems: list[str]) -> RulesConfig:
+    """Validated rules from ``path`` (each query and threshold parsed, with the file's aliases); problems
+    are appended to ``problems``, one line each, naming the file and line, the rule or alias, the key and,
+    for queries, the column and what was expected there."""
+    from crawler.rules import RuleError, parse_aliases, parse_query, parse_threshold
+
+    items = _validate_tables(path, "rule", RuleConfig, problems, other_keys=("aliases", "money"))
     problems.extend(_duplicates(path, "rule", items))
+    data, lines = _read_toml(path)
+    aliases = _rules_aliases(path, data, lines, problems)
+    usd_rates = _rules_money(path, data, lines, problems)
+    alias_errors: list[RuleError] = []
+    parsed = parse_aliases(aliases, alias_errors)
+    aliases_line = _top_table_line(lines, "aliases")
+    for error in alias_errors:
+        name = (error.alias or "").split("[")[0]
+        original = next((key for key in aliases if key.lower() == name), name)
+        line = (_key_line(lines, aliases_line, original) if aliases_line else None) or aliases_line or 1
+        problems.append(f"{path}:{line}: {error}")
     rules: list[RuleConfig] = []
-    _data, lines = _read_toml(path)
     for model, line, _raw in items:
         assert isinstance(model, RuleConfig)
         try:
-            parse_query(model.query, model.id)
+            parse_query(model.query, model.id, parsed)
         except RuleError as exc:
             where = _key_line(lines, line, "query") or line
             problems.append(f"{path}:{where}: {exc}")
             continue
+        if model.threshold is not None:
+            threshold = model.threshold
+            try:
+                parse_threshold(threshold.to_threshold(), model.id, parsed)
+            except RuleError as exc:
+                where = _key_line(lines, line, "threshold") or line
+                problems.append(f"{path}:{where}: {exc}")
+                continue
         rules.append(model)
-    return tuple(rules)
+    return RulesConfig(rules, aliases, usd_rates)
 
 
 def load_config(folder: Path) -> Config:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +18,9 @@ from crawler.config import SiteConfig
 from crawler.process import Matcher, PageProcessor
 from crawler.scrapy_settings import scrapy_settings
 from crawler.store import finish_run, known_urls, start_run
+
+if TYPE_CHECKING:
+    from crawler.alerts.recorder import AlertSetup
 
 logger = logging.getLogger(__name__)
 
@@ -87,21 +90,30 @@ async def crawl_site(
     matcher: Matcher,
     *,
     max_age: timedelta | None = timedelta(days=30),
+    alerts: AlertSetup | None = None,
 ) -> SiteRun:
-    """Crawl one site once with ``runner`` (an AsyncCrawlerRunner) and record the run. Never raises."""
+    """Crawl one site once with ``runner`` (an AsyncCrawlerRunner) and record the run. Never raises.
+
+    With ``alerts``, each new article gets its story and its alert rows in the transaction that stores it.
+    """
     from scrapy.crawler import Crawler
 
     from spiders.news import CrawlContext, NewsSpider
 
     started = time.monotonic()
+    recorder = None
     with Session(engine) as session:
+        if alerts is not None:
+            from crawler.alerts.recorder import is_first_crawl
+
+            recorder = alerts.for_site(site, first_crawl=is_first_crawl(session, site.id))
         run_id = start_run(session, site.id)
 
     def seen(urls: list[str]) -> set[str]:
         with Session(engine) as session:
             return known_urls(session, urls)
 
-    context = CrawlContext(site=site, seen=seen, max_age=max_age, processor=PageProcessor(engine, matcher))
+    context = CrawlContext(site=site, seen=seen, max_age=max_age, processor=PageProcessor(engine, matcher, recorder))
     try:
         crawler = Crawler(NewsSpider, site_settings(runner.settings, site))
         await runner.crawl(crawler, context=context)
@@ -137,12 +149,14 @@ async def crawl_sites(
     *,
     settings: dict[str, Any] | None = None,
     max_age: timedelta | None = timedelta(days=30),
+    alerts: AlertSetup | None = None,
 ) -> list[SiteRun]:
-    """Crawl every site once, concurrently, on the running asyncio reactor."""
+    """Crawl every site once, concurrently, on the running asyncio reactor (``alerts``: see crawl_site)."""
     from scrapy.crawler import AsyncCrawlerRunner
 
     runner = AsyncCrawlerRunner(scrapy_settings(settings))
-    return list(await asyncio.gather(*(crawl_site(runner, engine, site, matcher, max_age=max_age) for site in sites)))
+    crawls = (crawl_site(runner, engine, site, matcher, max_age=max_age, alerts=alerts) for site in sites)
+    return list(await asyncio.gather(*crawls))
 
 
 def run_on_reactor(main: Callable[[], Any]) -> Any:

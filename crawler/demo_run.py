@@ -28,6 +28,7 @@ def demo_site_config(base_url: str) -> SiteConfig:
             "listings": [{"url": f"{base_url}/", "links": "a.story-link"}],
             "delay": 0,
             "allow_private_network": True,
+            "backfill": "all",  # the sample stories are days old: alert them all on the first crawl
         }
     )
 

@@ -1,12 +1,13 @@
-"""Database tables (SQLModel): articles, rule matches, seen pages and crawl runs."""
+"""Database tables (SQLModel): articles, rule matches, seen pages, crawl runs, stories, alerts and the outbox."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import false, true
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -65,6 +66,8 @@ class ArticleRow(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=16)
     fetched_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # The story this article belongs to (crawler.alerts.stories); NULL for articles stored before stories.
+    story_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
 
 
 class MatchRow(SQLModel, table=True):
@@ -127,3 +130,91 @@ class CrawlRunRow(SQLModel, table=True):
     errors: int = 0
     flagged: int = 0
     message: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class StoryRow(SQLModel, table=True):
+    """One news story: the first article seen of it and the MinHash signature its later copies are compared to.
+
+    Articles point at their story through ``article.story_id``.
+    """
+
+    __tablename__ = "story"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    # MinHash hash values of the first article's body shingles (little-endian uint64) and how many
+    # distinct shingles that body had.
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    shingles: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class AlertRow(SQLModel, table=True):
+    """A rule that flagged a story (one row per story and rule), created with the article that first matched.
+
+    ``mode`` is the rule's mode when it was created ("instant" or "digest"); ``suppressed`` alerts (a site's
+    first crawl, older than its backfill window) are never sent.
+    """
+
+    __tablename__ = "alert"
+    __table_args__ = (UniqueConstraint("story_id", "rule_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("story.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    rule_id: str = Field(index=True, max_length=64)
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    mode: str = Field(max_length=16)
+    suppressed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class OutboxRow(SQLModel, table=True):
+    """One message to one recipient on one channel, fully rendered when planned, with its delivery state.
+
+    ``status``: "pending" (due at ``next_attempt_at``), "sending" (claimed at ``claimed_at``), "sent" or
+    "failed" (``last_error`` holds the server's reply). ``kind`` is "instant" or "digest".
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    channel: str = Field(max_length=16)
+    recipient: str = Field(sa_column=Column(Text, nullable=False))
+    message_id: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts()
+    claimed_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class OutboxAlertRow(SQLModel, table=True):
+    """Which alerts a message carried; unique per alert, channel and recipient, so none is carried twice.
+
+    ``listed`` is false for the alerts a capped digest only counted ("and N more").
+    """
+
+    __tablename__ = "outbox_alert"
+    __table_args__ = (UniqueConstraint("alert_id", "channel", "recipient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    alert_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("alert.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    channel: str = Field(max_length=16)
+    recipient: str = Field(sa_column=Column(Text, nullable=False))
+    listed: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))

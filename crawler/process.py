@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -22,6 +24,16 @@ class Matcher(Protocol):
     """Anything that flags an article: crawler.rules.RuleSet."""
 
     def match(self, title: str, text: str) -> list[Match]: ...
+
+
+class NewArticleRecorder(Protocol):
+    """Anything that adds rows to a new article's transaction: crawler.alerts.recorder.AlertRecorder."""
+
+    def guard(self) -> AbstractContextManager[None]: ...
+
+    def record(
+        self, session: Session, article_id: int, site_id: str, article: Article, matches: Sequence[Match]
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -58,9 +70,10 @@ def finish_article(article: Article, page: Page) -> Article:
 class PageProcessor:
     """Extract, match and store pages for one crawl; safe to call from worker threads."""
 
-    def __init__(self, engine: Engine, matcher: Matcher) -> None:
+    def __init__(self, engine: Engine, matcher: Matcher, recorder: NewArticleRecorder | None = None) -> None:
         self.engine = engine
         self.matcher = matcher
+        self.recorder = recorder  # stories and alerts, in the article's transaction
 
     def process(self, page: Page) -> Outcome:
         """Store the page's article with its matches, or record why it was skipped. Never raises."""
@@ -77,14 +90,24 @@ class PageProcessor:
         seen = {canonicalize_url(page.url)}
         if page.requested_url:
             seen.add(page.requested_url)
+        recorder = self.recorder
         try:
-            with Session(self.engine) as session:
+            with recorder.guard() if recorder else nullcontext(), Session(self.engine) as session:
                 article_id = save_article(
-                    session, page.site_id, article, matches, fetched_at=page.fetched_at, also_seen=seen
+                    session,
+                    page.site_id,
+                    article,
+                    matches,
+                    fetched_at=page.fetched_at,
+                    also_seen=seen,
+                    on_new=recorder.record if recorder else None,
                 )
         except SQLAlchemyError as exc:
             logger.error("cannot store %s: %s", page.url, exc)
             return Outcome(page.url, "error", f"database error: {type(exc).__name__}")
+        except Exception as exc:  # a bug in the story / alert step: nothing was stored, the page is retried
+            logger.exception("cannot store %s", page.url)
+            return Outcome(page.url, "error", f"alert step failed: {type(exc).__name__}")
         if article_id is None:
             return Outcome(page.url, "duplicate", "already stored", title=article.title)
         if matches:

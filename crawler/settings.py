@@ -22,9 +22,22 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/newswatch.db"
     )
-    smtp_url: str | None = None
-    mail_from: str | None = None
-    mail_to: str | None = None
+    smtp_url: str | None = Field(
+        default=None, description="smtp://user:pass@host:port, smtps://... or smtp+starttls://...; none: .eml files"
+    )
+    mail_from: str | None = Field(default=None, description="From address (default newswatch@localhost)")
+    mail_to: str | None = Field(default=None, description="recipients of rules without their own, comma-separated")
+    base_url: str | None = Field(default=None, description="URL of the review pages, for links in emails")
+    digest_cron: str = Field(default="0 8 * * *", description="when digests go out (crontab: min hour dom mon dow)")
+    digest_tz: str = Field(default="UTC", description="time zone of digest_cron, e.g. Asia/Tokyo")
+    digest_max_stories: int = Field(default=30, ge=1, le=1000, description="stories listed per digest")
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds per SMTP operation")
+    webhooks: str | None = Field(
+        default=None, description="chat / JSON webhooks: 'RULE=URL' or '*=URL' entries, separated by spaces or commas"
+    )
+    send_lease: float = Field(
+        default=600.0, ge=0, description="seconds after which a message left 'sending' by a dead sender is retried"
+    )
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

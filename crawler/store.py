@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -166,6 +166,11 @@ def match_values(match: Match) -> dict[str, Any]:
     }
 
 
+# Called inside save_article's transaction for a new article: (session, article id, site id, article,
+# matches); used by crawler.alerts to assign the story and create the alert rows atomically.
+NewArticleHook = Callable[[Session, int, str, Article, Sequence[Match]], None]
+
+
 def save_article(
     session: Session,
     site_id: str,
@@ -173,10 +178,12 @@ def save_article(
     matches: Sequence[Match],
     fetched_at: datetime | None = None,
     also_seen: Iterable[str] = (),
+    on_new: NewArticleHook | None = None,
 ) -> int | None:
     """Store the article, its page records and its matches in one transaction.
 
     ``also_seen`` are further canonical URLs that led to this article (redirects, the listed URL).
+    ``on_new`` runs in the same transaction when the article is new (stories and alerts).
     Returns the new article id, or None when an article with the same canonical URL already exists
     (then only the page records are updated).
     """
@@ -210,6 +217,8 @@ def save_article(
                     .values(article_id=article_id, flagged_at=now, **match_values(match))
                     .on_conflict_do_nothing(index_elements=["article_id", "rule_id"])
                 )
+            if on_new is not None:
+                on_new(session, int(article_id), site_id, article, matches)
         session.commit()
     except SQLAlchemyError:
         session.rollback()

@@ -157,3 +157,101 @@ def test_config_check_command(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert "duplicate site id" in bad.output
     assert "Traceback" not in bad.output
+
+
+# ---- rules.toml: aliases, thresholds, [money] ----
+
+FULL_RULES = """
+[money]
+usd_rates = { JPY = 0.007 }
+
+[aliases]
+softbank = 'softbank OR "vision fund*" OR ソフトバンク'
+deal = ["invest*", "stake", '"joint venture"']
+
+[[rule]]
+id = "softbank"
+query = '@softbank NEAR/10 @deal AND title:(@deal OR MONEY>=100M)'
+mode = "instant"
+threshold = { terms = "@softbank", title = true, body = 3 }
+
+[[rule]]
+id = "plain"
+query = 'robot*'
+"""
+
+
+def test_aliases_thresholds_and_money_load_and_compile(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, rules=FULL_RULES))
+    rules = config.rules
+    assert [rule.id for rule in rules] == ["softbank", "plain"] and len(rules) == 2
+    assert rules[0].threshold is not None and rules[0].threshold.body == 3 and rules[0].threshold.title
+    assert rules[1].threshold is None
+    assert rules.aliases["deal"] == ("invest*", "stake", '"joint venture"')
+    assert rules.usd_rates["JPY"] == 0.007 and rules.usd_rates["EUR"] == 1.08  # built-in rates underneath
+    ruleset = config.ruleset()
+    title, body = "SoftBank to invest ¥20bn", "SoftBank will invest. SoftBank said. The Vision Fund"
+    [found] = ruleset.match(title, body)
+    assert found.rule_id == "softbank"
+    assert found.amounts[0].usd == pytest.approx(20e9 * 0.007)
+    assert ruleset.match("Robots", "x")[0].rule_id == "plain"
+    assert ruleset.match("A deal", "SoftBank will invest") == []  # threshold: not in the title, named once
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "'@softbank NEAR/10",
+            "'@sofbank NEAR/10",
+            "rules.toml:11: rule 'softbank', column 1: expected a defined alias, found '@sofbank'",
+        ),
+        ("NEAR/10", "NEAR/x", "rules.toml:11: rule 'softbank', column 16: expected '/' and a number of words"),
+        (
+            'terms = "@softbank"',
+            'terms = "@softbank AND ("',
+            "rules.toml:13: rule 'softbank', key 'threshold.terms', column 16: expected a term after '('",
+        ),
+        (
+            "body = 3 }",
+            "body = -1 }",
+            "rules.toml:13: rule 'softbank', key 'threshold' [body]: Input should be greater",
+        ),
+        ("title = true, body = 3", "title = false", "key 'threshold': needs title = true or body >= 1"),
+        ("title = true, body = 3", "titel = true", "key 'threshold' [titel]: unknown key"),
+        ('threshold = { terms = "@softbank",', "threshold = { terms = 5,", "key 'threshold' [terms]"),
+        (
+            "'softbank OR \"vision",
+            "'softbank OR (\"vision",
+            "rules.toml:6: alias 'softbank', column 38: expected ')' to close '(' at column 13",
+        ),
+        ("deal = [", 'deal = ["(", ', "rules.toml:7: alias 'deal[1]', column 2: expected a term after '('"),
+        ("deal = [", "deal = 5\nx = [", "rules.toml:7: alias 'deal': expected a query expression (a string)"),
+        ("JPY = 0.007", "JPY = -1", "rules.toml:3: [money] key 'usd_rates': the rate of JPY must be a positive number"),
+        ("JPY = 0.007", "XYZ = 1", "[money] key 'usd_rates': unknown currency 'XYZ'"),
+        ("usd_rates", "rates", "rules.toml:3: [money] key 'rates': unknown key (allowed: usd_rates)"),
+        ("[money]", "money = 5\n[unused]", "rules.toml:2: 'money' must be a table"),
+        ('mode = "instant"', 'mode = "instant"\ncolour = "red"', "key 'colour'"),
+    ],
+)
+def test_rules_problems_name_file_line_rule_and_key(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    rules = FULL_RULES.replace(old, new, 1)
+    assert rules != FULL_RULES
+    text = problems_for(tmp_path, rules=rules)
+    assert expected in text
+    assert "Traceback" not in text
+
+
+def test_a_rule_using_a_broken_alias_is_reported_too(tmp_path: Path) -> None:
+    text = problems_for(tmp_path, rules=FULL_RULES.replace("ソフトバンク'", "ソフトバンク OR'"))
+    assert "alias 'softbank', column" in text
+    assert "rule 'softbank', column 1: expected a defined alias, found '@softbank'" in text
+
+
+def test_rules_check_command_reports_rule_errors_without_traceback(tmp_path: Path) -> None:
+    runner = CliRunner()
+    folder = write_config(tmp_path / "bad", rules=FULL_RULES.replace("NEAR/10", "NEAR/1001"))
+    bad = runner.invoke(app, ["config", "check", "--config", str(folder)])
+    assert bad.exit_code == 2
+    assert "a distance of at most 1000 words" in bad.output
+    assert "Traceback" not in bad.output

@@ -1,73 +1,96 @@
-"""Alert rules: parse boolean queries and match articles against them.
+"""Alert rules: parse queries, match articles against many rules at once, and explain every match.
 
-The query language (this round)
--------------------------------
-``softbank AND (invest* OR "joint venture" OR stake) NOT hawks``
+The full reference, with examples, is ``docs/rules.md``; this is the summary.
 
-- ``word``: a whole word, case-insensitively (NFKC + casefold on both sides, so ``ＡＩ`` is ``ai``).
-  ``ai`` does not match ``said``; ``iot`` matches ``IoT-based``; ``softbank`` matches ``SoftBank's``.
-- ``prefix*``: any word starting with ``prefix`` (``invest*``: invest, invests, investment, investor...).
-- ``"a phrase"``: consecutive words. Punctuation between words is ignored, so ``"joint venture"``
-  matches ``joint-venture`` and ``joint venture`` (and, rarely wanted, ``joint. Venture``). The last
-  word may be a prefix: ``"vision fund*"``. Phrases do not run from the title into the body.
-  A bare term that contains hyphens, apostrophes, dots, underscores or ``&`` (``IoT-based``, ``U.S.``)
-  is the phrase of its words.
-- ``a AND b``, ``a b`` (juxtaposition is AND), ``a OR b``, ``NOT a``, ``-a`` (no space after ``-``),
-  and parentheses. Precedence: NOT, then AND, then OR: ``a OR b c`` is ``a OR (b AND c)`` and
-  ``a b OR c`` is ``(a AND b) OR c``.
-- Operators are the upper-case keywords ``AND`` ``OR`` ``NOT``; lower-case ``and``/``or``/``not`` (or
-  quoted ``"AND"``) are ordinary words.
-- Japanese, Chinese, Korean (and Thai, Lao, Khmer, Myanmar) text has no spaces between words: a term in
-  those scripts matches anywhere inside running text (``ソフトバンク``, ``소프트뱅크`` in ``소프트뱅크가``).
-- A query must contain a term that has to be present: ``NOT hawks`` or ``a OR NOT b`` would match
-  almost every article and are rejected.
-- Reserved (errors now, syntax later): ``:`` ``/`` ``@`` ``$`` and other symbols; curly quotes.
-- At most 10,000 characters, 50 nested parentheses/NOTs and 64 words (or CJK characters) per phrase.
-- Title and body both count. A match reports its terms as written in the query, deduplicated (same
-  words, same term) in query order: the terms found in the article that made the rule match (never a
-  term under a single NOT).
+The query language
+------------------
+``@softbank NEAR/8 (invest* OR stake OR "joint venture") AND title:(MONEY>=100M OR @deal) NOT title:hawks``
 
-Every invalid query raises :class:`RuleError` (a ValueError) with ``rule_id``, ``column`` and ``expected``.
+- ``word``: a whole word, case-insensitively (NFKC + casefold on both sides, so ``ＡＩ`` is ``ai``); ``ai``
+  does not match ``said``, ``iot`` matches ``IoT-based``, ``softbank`` matches ``SoftBank's``.
+- ``prefix*``: any word starting with it. ``"a phrase"``: consecutive words (punctuation between them is
+  ignored; the last word may be a prefix). A bare term with ``- ' ’ . _ &`` inside (``IoT-based``) is a phrase.
+- ``=AI``, ``="Vision Fund"``, ``=Soft*``: case-sensitive terms (NFKC but no case folding: ``=AI`` matches
+  ``AI`` and ``ＡＩ``, not ``ai`` or ``Ai``). After ``=`` a keyword is a word (``=NOT``).
+- ``a AND b``, ``a b`` (juxtaposition), ``a OR b``, ``NOT a``, ``-a``, parentheses.
+- ``a NEAR/n b``: occurrences of both sides in the same field, not overlapping, with at most ``n`` words
+  between them (0 to 1000), either order. A side may be a term, phrase, MONEY, alias or group; a group's
+  positions are those of the terms that make it true, a nested NEAR's those of its occurrences within reach.
+- ``title:``, ``body:``, ``site:``, ``url:`` before a term, phrase, alias, MONEY or group; no field means title
+  or body. ``site:`` searches the words of the site id and name, ``url:`` the words of the URL (both given to
+  :meth:`RuleSet.match`; absent, such terms do not match).
+- ``@name``: an alias, a query expression defined once (rules.toml ``[aliases]``; a list is the OR of its
+  items); aliases may use aliases, not themselves; names are case-insensitive.
+- ``MONEY``: an amount of money in the text ("$4.5B", "5 trillion won", "£2.4bn", "¥1tn", "US$1.2 billion",
+  "€500m", "$15bn to $25bn", "₩5조"...), at the positions of its words; ``MONEY>=100M`` (K, M, B, T): worth at
+  least that in US dollars at fixed reference rates (:data:`DEFAULT_USD_RATES`, rules.toml ``[money]``).
+  ``¥`` is yen unless yuan/RMB/renminbi/CNY/人民币/人民元 is written within 100 characters.
+- Precedence: NEAR (left to right), then NOT, then AND, then OR. Upper-case ``AND OR NOT NEAR/n MONEY`` are
+  operators; in lower case they are words.
+- Japanese, Chinese, Korean (and Thai, Lao, Khmer, Myanmar) terms match inside running text: each character
+  is a token (and counts as a word in NEAR distances).
+- A rule's optional :class:`Threshold` (rules.toml ``threshold = { terms = "@softbank", title = true, body = 4 }``)
+  requires its terms in the title or at least ``body`` times in the body, against passing mentions.
+
+Every invalid query raises :class:`RuleError` (a ValueError) with ``rule_id``, ``column`` and ``expected`` (and
+``alias`` or ``key`` when the text was an alias definition or the threshold). A query needs a term that must
+be present; limits: 10,000 characters, 50 nested parentheses/NOTs/fields/NEARs, 64 words per phrase,
+NEAR/1000, aliases 20 deep, 10,000 terms and 100 levels once aliases are expanded. No regular expression is
+ever built from a query.
+
+Explanations
+------------
+:meth:`RuleSet.match` returns a :class:`crawler.article.Match` per matching rule: the ``terms`` as written
+(once each, query order, then the threshold's), every ``Hit(term, field, start, end)`` (offsets in the
+original title/body/URL; for NEAR only occurrences within reach), an HTML ``snippet`` (~240 characters around
+the densest body hits, else the title; escaped first, then hits wrapped in ``<mark>``) and the ``amounts``
+(those a MONEY term matched, else those within 20 words of a hit), each with its US-dollar value.
 
 How it fits together (one job per module)
 -----------------------------------------
 - ``text``: normalise and tokenize; used for both article text and query terms, so they always agree.
-- ``lexer`` + ``query``: query string to lexemes to an AST of frozen ``nodes`` (Term, And, Or, Not), by
-  recursive descent; nothing is evaluated as code and no regular expression is built from user input.
-- ``index``: an article is tokenized once into a DocumentIndex: per field (title, body) the words, their
-  positions, their offsets in the original text, and a word -> positions map.
-- ``match``: a RuleSet's distinct terms are numbered once (TermTable); for an article, the terms present
-  are found from the article's vocabulary, then only the rules with an *anchor* term present are
-  evaluated (nested closures over term ids). Matched rules then report their terms and, on request,
-  every hit with its span (positions and character offsets) for highlighting.
-- ``ruleset``: Rule, RuleSet.compile, RuleSet.match / matching_ids / explain.
-
-Next steps slot in as: a ``field`` (and case flag) on Term joining its key and the lookups; NEAR/n as a
-node evaluated from the spans of its two sides after the presence pass; MONEY as a leaf scanning the
-field text and mapping offsets back to positions; thresholds from the counted hits.
+- ``lexer`` + ``query``: query string to lexemes to an AST of frozen ``nodes`` (Term, Money, And, Or, Not,
+  Near, Ref), by recursive descent; aliases are parsed once and referenced by ``Ref`` nodes.
+- ``money``: the fixed, linear-time amount grammar and the reference rates.
+- ``index``: an article is tokenized once into a DocumentIndex: per field (title, body, site, url) the words,
+  their positions, their offsets in the original text; amounts and case-sensitive forms on demand.
+- ``match``: a RuleSet's distinct leaves are numbered once (TermTable); for an article the terms present are
+  found from its vocabulary, then only the rules with an *anchor* present are evaluated (nested closures;
+  NEAR and thresholds look at positions last and cache per article). Matched rules are then explained.
+- ``snippet``: the escaped, highlighted window. ``ruleset``: Rule, RuleSet.compile / match / matching_ids /
+  explain.
 """
 
 from crawler.rules.errors import RuleError
 from crawler.rules.index import DocumentIndex, Span
-from crawler.rules.match import Hit
-from crawler.rules.nodes import And, Node, Not, Or, Query, Term, describe
-from crawler.rules.query import parse_query
-from crawler.rules.ruleset import Rule, RuleMatch, RuleSet
+from crawler.rules.match import Hit, Threshold
+from crawler.rules.money import DEFAULT_USD_RATES, find_amounts
+from crawler.rules.nodes import And, Money, Near, Node, Not, Or, Query, Ref, Term, describe
+from crawler.rules.query import parse_aliases, parse_query
+from crawler.rules.ruleset import Rule, RuleMatch, RuleSet, parse_threshold
 
 __all__ = [
+    "DEFAULT_USD_RATES",
     "And",
     "DocumentIndex",
     "Hit",
+    "Money",
+    "Near",
     "Node",
     "Not",
     "Or",
     "Query",
+    "Ref",
     "Rule",
     "RuleError",
     "RuleMatch",
     "RuleSet",
     "Span",
     "Term",
+    "Threshold",
     "describe",
+    "find_amounts",
+    "parse_aliases",
     "parse_query",
+    "parse_threshold",
 ]

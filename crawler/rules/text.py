@@ -15,6 +15,10 @@ matched as consecutive tokens, i.e. as a substring of the running text: ``ソフ
 
 Each token keeps the offsets of the characters it came from in the original (un-normalised) string, so a
 match can be highlighted in the text as published.
+
+Case-sensitive terms (``=AI``) compare the *cased form* of a token instead: the characters it came from,
+NFKC-normalised but not case-folded, format characters dropped (:func:`cased_form`). Full-width ``ＡＩ`` is
+then ``AI``, and ``Ai`` or ``ai`` are not.
 """
 
 from __future__ import annotations
@@ -72,6 +76,20 @@ def is_unspaced(char: str) -> bool:
     """True for a character of a script written without spaces (it becomes a token of its own)."""
     code = ord(char)
     return any(low <= code <= high for low, high in _UNSPACED_RANGES)
+
+
+def cased_form(original: str) -> str:
+    """The case-sensitive comparison form of the characters of one token: NFKC, format characters dropped."""
+    if original.isascii():
+        return original
+    kept = "".join(char for char in original if unicodedata.category(char) != "Cf")
+    return unicodedata.normalize("NFKC", kept)
+
+
+def cased_words(text: str) -> list[str]:
+    """The cased forms of the words of ``text`` (one per word of :func:`tokenize`)."""
+    tokens = tokenize(text)
+    return [cased_form(text[start:end]) for start, end in zip(tokens.starts, tokens.ends, strict=True)]
 
 
 def words(text: str) -> list[str]:

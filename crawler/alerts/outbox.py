@@ -1,0 +1,425 @@
+"""The outbox: turn alerts into rendered messages (once per alert, channel and recipient) and track delivery.
+
+State machine of an ``outbox`` row::
+
+    pending --claim--> sending --250--> sent
+       ^                  |---4xx / refused / timeout--> pending (next_attempt_at = now + backoff)
+       |                  |---5xx, or too many attempts--> failed (last_error = the server's reply)
+       '---- lease over (the sender died while sending) ----'
+
+Once-only: a message is planned together with its ``outbox_alert`` rows in one transaction, and those
+rows are unique per (alert, channel, recipient), so no alert is put in two messages for one recipient.
+A message is rendered once and stored, so a retry sends the same bytes and the same Message-ID. The only
+duplicate possible is a crash between the server's 250 and the commit of "sent" (the row is then
+claimed again after the lease).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import and_, exists, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from crawler.alerts.compose import Composed, Envelope, Source, StoryItem, compose
+from crawler.alerts.mailconfig import MailConfig
+from crawler.models import AlertRow, ArticleRow, MatchRow, OutboxAlertRow, OutboxRow
+
+EMAIL = "email"
+WEBHOOK = "webhook"
+INSTANT = "instant"
+DIGEST = "digest"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff for transient failures: ``base`` doubled per attempt up to ``cap``; failed after ``max_attempts``."""
+
+    base: timedelta = timedelta(minutes=1)
+    cap: timedelta = timedelta(hours=1)
+    max_attempts: int = 12
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait before the next attempt, after ``attempts`` attempts."""
+        return min(self.cap, self.base * (2 ** max(0, attempts - 1)))
+
+
+def recipient_key(recipient: str) -> str:
+    """A short stable hash of a recipient, for Message-IDs (no address in them)."""
+    return hashlib.sha256(recipient.lower().encode()).hexdigest()[:12]
+
+
+def instant_message_id(alert_ids: Sequence[int], recipient: str, domain: str) -> str:
+    """``<nw.instant.<first alert id>.<recipient hash>@domain>``: one per story alert and recipient."""
+    return f"<nw.instant.{min(alert_ids)}.{recipient_key(recipient)}@{domain}>"
+
+
+def digest_message_id(alert_ids: Sequence[int], recipient: str, domain: str) -> str:
+    """``<nw.digest.<recipient hash>.<hash of the alert ids>@domain>``: one per set of carried alerts."""
+    digest = hashlib.sha256(",".join(str(i) for i in sorted(alert_ids)).encode()).hexdigest()[:16]
+    return f"<nw.digest.{recipient_key(recipient)}.{digest}@{domain}>"
+
+
+# --------------------------------------------------------------------------- what is waiting
+
+
+def uncarried_alerts(
+    session: Session, config: MailConfig, recipient: str, mode: str | None, channel: str = EMAIL
+) -> list[AlertRow]:
+    """The alerts of ``mode`` (None: any) for ``recipient`` on ``channel`` that no message carried yet (not
+    suppressed), oldest first."""
+    rules = [rule for rule in config.rules if recipient in config.targets_for(rule, channel)]
+    if not rules:
+        return []
+    carried = exists().where(
+        and_(
+            col(OutboxAlertRow.alert_id) == col(AlertRow.id),
+            col(OutboxAlertRow.channel) == channel,
+            col(OutboxAlertRow.recipient) == recipient,
+        )
+    )
+    query = (
+        select(AlertRow)
+        .where(col(AlertRow.suppressed).is_(False), col(AlertRow.rule_id).in_(rules))
+        .where(~carried)
+        .order_by(col(AlertRow.id))
+    )
+    if mode is not None:
+        query = query.where(col(AlertRow.mode) == mode)
+    return list(session.exec(query).all())
+
+
+def story_items(session: Session, alerts: Iterable[AlertRow]) -> list[StoryItem]:
+    """What a message shows for each alert: headline, link, site, date, snippet, amounts, other outlets."""
+    items = []
+    for alert in alerts:
+        assert alert.id is not None
+        article = session.get(ArticleRow, alert.article_id)
+        if article is None:
+            continue
+        match = session.exec(
+            select(MatchRow).where(MatchRow.article_id == alert.article_id, MatchRow.rule_id == alert.rule_id)
+        ).first()
+        copies = session.exec(
+            select(ArticleRow.site_id, ArticleRow.url)
+            .where(ArticleRow.story_id == alert.story_id, col(ArticleRow.id) != alert.article_id)
+            .order_by(col(ArticleRow.id))
+            .limit(20)
+        ).all()
+        items.append(
+            StoryItem(
+                alert_id=alert.id,
+                rule_id=alert.rule_id,
+                story_id=alert.story_id,
+                title=article.title,
+                url=article.url,
+                site=article.site_id,
+                published=article.published,
+                snippet=match.snippet if match else None,
+                amounts=list(match.amounts or []) if match else [],
+                terms=list(match.terms or []) if match else [],
+                also=[Source(site, url) for site, url in copies],
+            )
+        )
+    return items
+
+
+def _sort_key(item: StoryItem) -> tuple[float, int]:
+    return (-(item.published.timestamp() if item.published else 0.0), -item.story_id)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _store_message(
+    session: Session,
+    kind: str,
+    recipient: str,
+    composed: Composed,
+    carried: Sequence[tuple[int, bool]],
+    now: datetime,
+    channel: str = EMAIL,
+) -> int:
+    row = OutboxRow(
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        message_id=composed.message_id,
+        subject=composed.subject,
+        body=composed.raw,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    for alert_id, listed in carried:
+        session.add(
+            OutboxAlertRow(outbox_id=row.id, alert_id=alert_id, channel=channel, recipient=recipient, listed=listed)
+        )
+    session.flush()
+    return row.id
+
+
+def plan_instant(engine: Engine, config: MailConfig, now: datetime) -> list[int]:
+    """One message per new story and recipient for the instant alerts not yet carried; returns outbox ids.
+
+    Each message is stored with the alerts it carries in its own transaction; a concurrent planner that
+    got there first makes it roll back (unique alert, channel, recipient) and it is skipped.
+    """
+    created: list[int] = []
+    for recipient in config.all_recipients():
+        with Session(engine) as session:
+            alerts = uncarried_alerts(session, config, recipient, INSTANT)
+        by_story: dict[int, list[AlertRow]] = {}
+        for alert in alerts:
+            by_story.setdefault(alert.story_id, []).append(alert)
+        for story_alerts in by_story.values():
+            ids = [a.id for a in story_alerts if a.id is not None]
+            with Session(engine) as session:
+                items = story_items(session, story_alerts)
+                if not items:
+                    continue
+                envelope = Envelope(recipient, instant_message_id(ids, recipient, config.domain), now, INSTANT)
+                composed = compose(envelope, items, config)
+                try:
+                    created.append(_store_message(session, INSTANT, recipient, composed, [(i, True) for i in ids], now))
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+    return created
+
+
+def webhook_message_id(alert_ids: Sequence[int], url: str, domain: str) -> str:
+    """``<nw.webhook.<first alert id>.<URL hash>@domain>``: one per story alert and webhook."""
+    return f"<nw.webhook.{min(alert_ids)}.{recipient_key(url)}@{domain}>"
+
+
+def plan_webhooks(engine: Engine, config: MailConfig, now: datetime) -> list[int]:
+    """One webhook call per new story and webhook URL (alerts of either mode), with the same once-only
+    rows as email; returns outbox ids."""
+    from crawler.alerts.webhook import payload
+
+    created: list[int] = []
+    for url in config.all_webhooks():
+        with Session(engine) as session:
+            alerts = uncarried_alerts(session, config, url, None, WEBHOOK)
+        by_story: dict[int, list[AlertRow]] = {}
+        for alert in alerts:
+            by_story.setdefault(alert.story_id, []).append(alert)
+        for story_alerts in by_story.values():
+            ids = [a.id for a in story_alerts if a.id is not None]
+            with Session(engine) as session:
+                items = story_items(session, story_alerts)
+                if not items:
+                    continue
+                message_id = webhook_message_id(ids, url, config.domain)
+                subject, body = payload(url, message_id, items, config)
+                composed = Composed(subject, message_id, body, "", "")
+                carried = [(i, True) for i in ids]
+                try:
+                    created.append(_store_message(session, INSTANT, url, composed, carried, now, WEBHOOK))
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+    return created
+
+
+def assemble_digest(
+    session: Session,
+    config: MailConfig,
+    recipient: str,
+    now: datetime,
+    checkpoint: Callable[[str], None] = lambda _point: None,
+) -> tuple[Composed, list[tuple[int, bool]], int] | None:
+    """The digest of ``recipient``'s uncarried digest alerts (None when there are none): the message, the
+    carried (alert id, listed) pairs, and how many stories were only counted."""
+    alerts = uncarried_alerts(session, config, recipient, DIGEST)
+    if not alerts:
+        return None
+    items = story_items(session, alerts)
+    checkpoint("digest-assembly")
+    stories: list[int] = []  # newest first; the first digest_max_stories are listed
+    for item in sorted(items, key=_sort_key):
+        if item.story_id not in stories:
+            stories.append(item.story_id)
+    order = list(config.rules)
+    items.sort(key=lambda item: (order.index(item.rule_id) if item.rule_id in order else len(order), _sort_key(item)))
+    shown = set(stories[: config.digest_max_stories])
+    listed = [item for item in items if item.story_id in shown]
+    more = len(stories) - len(shown)
+    ids = [a.id for a in alerts if a.id is not None]
+    envelope = Envelope(recipient, digest_message_id(ids, recipient, config.domain), now, DIGEST)
+    composed = compose(envelope, listed, config, more=more)
+    listed_ids = {item.alert_id for item in listed}
+    return composed, [(i, i in listed_ids) for i in ids], more
+
+
+def plan_digest(
+    engine: Engine,
+    config: MailConfig,
+    recipient: str,
+    now: datetime,
+    checkpoint: Callable[[str], None] = lambda _point: None,
+) -> int | None:
+    """Store the digest of ``recipient`` with the alerts it carries (one transaction); its outbox id, or
+    None when there is nothing new (or a concurrent planner stored it first)."""
+    with Session(engine) as session:
+        assembled = assemble_digest(session, config, recipient, now, checkpoint)
+        if assembled is None:
+            return None
+        composed, carried, _more = assembled
+        try:
+            outbox_id = _store_message(session, DIGEST, recipient, composed, carried, now)
+            checkpoint("digest-stored")
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return None
+        return outbox_id
+
+
+# --------------------------------------------------------------------------- delivery states
+
+
+def _due(now: datetime, lease: timedelta) -> object:
+    pending = and_(
+        col(OutboxRow.status) == "pending",
+        or_(col(OutboxRow.next_attempt_at).is_(None), col(OutboxRow.next_attempt_at) <= now),
+    )
+    abandoned = and_(col(OutboxRow.status) == "sending", col(OutboxRow.claimed_at) <= now - lease)
+    return or_(pending, abandoned)
+
+
+def due_ids(
+    session: Session, now: datetime, lease: timedelta, kind: str | None = None, channel: str = EMAIL
+) -> list[int]:
+    """Ids of the messages due for (another) attempt, oldest first."""
+    query = select(OutboxRow.id).where(_due(now, lease), col(OutboxRow.channel) == channel)  # type: ignore[arg-type]
+    if kind:
+        query = query.where(col(OutboxRow.kind) == kind)
+    return [int(i) for i in session.exec(query.order_by(col(OutboxRow.id))).all() if i is not None]
+
+
+def claim(engine: Engine, outbox_id: int, now: datetime, lease: timedelta) -> OutboxRow | None:
+    """Mark the message "sending" if it is still due (atomic: one claimer wins); the claimed row or None."""
+    with Session(engine) as session:
+        result = session.execute(
+            update(OutboxRow)
+            .where(col(OutboxRow.id) == outbox_id, _due(now, lease))  # type: ignore[arg-type]
+            .values(status="sending", claimed_at=now, attempts=col(OutboxRow.attempts) + 1)
+        )
+        session.commit()
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        row = session.get(OutboxRow, outbox_id)
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def _finish(engine: Engine, outbox_id: int, **values: object) -> None:
+    with Session(engine) as session:
+        session.execute(
+            update(OutboxRow).where(col(OutboxRow.id) == outbox_id, col(OutboxRow.status) == "sending").values(**values)
+        )
+        session.commit()
+
+
+def mark_sent(engine: Engine, outbox_id: int, now: datetime) -> None:
+    """The server accepted the message."""
+    _finish(engine, outbox_id, status="sent", sent_at=now, last_error=None)
+
+
+def mark_retry(engine: Engine, outbox_id: int, now: datetime, delay: timedelta, error: str) -> None:
+    """A transient failure: try again after ``delay``."""
+    _finish(engine, outbox_id, status="pending", next_attempt_at=now + delay, last_error=error[:2000])
+
+
+def mark_failed(engine: Engine, outbox_id: int, error: str) -> None:
+    """A permanent failure: never sent, ``error`` shown by ``newswatch alerts list``."""
+    _finish(engine, outbox_id, status="failed", last_error=error[:2000])
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class AlertStatus:
+    """One alert for one recipient, for ``newswatch alerts list``."""
+
+    alert_id: int
+    rule: str
+    mode: str
+    title: str
+    site: str
+    created_at: datetime
+    recipient: str | None  # an address, or "webhook <host>" (webhook URLs hold secrets: not shown)
+    status: str  # "pending", "sending", "sent", "failed" or "suppressed"
+    message_id: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    sent_at: datetime | None = None
+
+
+def _shown(target: str) -> str:
+    if target.startswith(("http://", "https://")):
+        return f"webhook {urlsplit(target).hostname or '?'}"
+    return target
+
+
+def alert_statuses(session: Session, config: MailConfig, limit: int | None = None) -> list[AlertStatus]:
+    """Every alert with its state for each recipient, newest first (uncarried alerts are "pending")."""
+    query = select(AlertRow, ArticleRow).join(ArticleRow, col(ArticleRow.id) == col(AlertRow.article_id))
+    query = query.order_by(col(AlertRow.id).desc())
+    if limit:
+        query = query.limit(limit)
+    result: list[AlertStatus] = []
+    for alert, article in session.exec(query).all():
+        assert alert.id is not None
+        base = {
+            "alert_id": alert.id,
+            "rule": alert.rule_id,
+            "mode": alert.mode,
+            "title": article.title,
+            "site": article.site_id,
+            "created_at": alert.created_at,
+        }
+        if alert.suppressed:
+            result.append(AlertStatus(**base, recipient=None, status="suppressed", error=alert.reason))  # type: ignore[arg-type]
+            continue
+        carried = {
+            link.recipient: message
+            for link, message in session.exec(
+                select(OutboxAlertRow, OutboxRow)
+                .join(OutboxRow, col(OutboxRow.id) == col(OutboxAlertRow.outbox_id))
+                .where(OutboxAlertRow.alert_id == alert.id)
+            ).all()
+        }
+        targets = [*config.recipients_for(alert.rule_id), *config.webhooks_for(alert.rule_id), *carried]
+        for recipient in dict.fromkeys(targets):
+            message = carried.get(recipient)
+            shown = _shown(recipient)
+            if message is None:
+                result.append(AlertStatus(**base, recipient=shown, status="pending"))  # type: ignore[arg-type]
+            else:
+                result.append(
+                    AlertStatus(
+                        **base,  # type: ignore[arg-type]
+                        recipient=shown,
+                        status=message.status,
+                        message_id=message.message_id,
+                        attempts=message.attempts,
+                        error=message.last_error,
+                        sent_at=message.sent_at,
+                    )
+                )
+    return result
