@@ -113,7 +113,9 @@ async def crawl_site(
         with Session(engine) as session:
             return known_urls(session, urls)
 
-    context = CrawlContext(site=site, seen=seen, max_age=max_age, processor=PageProcessor(engine, matcher, recorder))
+    context = CrawlContext(
+        site=site, seen=seen, max_age=max_age, processor=PageProcessor(engine, matcher, recorder, (site.id, site.name))
+    )
     try:
         crawler = Crawler(NewsSpider, site_settings(runner.settings, site))
         await runner.crawl(crawler, context=context)

@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 class Matcher(Protocol):
     """Anything that flags an article: crawler.rules.RuleSet."""
 
-    def match(self, title: str, text: str) -> list[Match]: ...
+    def match(
+        self, title: str, text: str, *, site: str | Sequence[str] | None = None, url: str | None = None
+    ) -> list[Match]: ...
 
 
 class NewArticleRecorder(Protocol):
@@ -70,10 +72,17 @@ def finish_article(article: Article, page: Page) -> Article:
 class PageProcessor:
     """Extract, match and store pages for one crawl; safe to call from worker threads."""
 
-    def __init__(self, engine: Engine, matcher: Matcher, recorder: NewArticleRecorder | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        matcher: Matcher,
+        recorder: NewArticleRecorder | None = None,
+        site_names: tuple[str, ...] = (),
+    ) -> None:
         self.engine = engine
         self.matcher = matcher
         self.recorder = recorder  # stories and alerts, in the article's transaction
+        self.site_names = site_names  # what `site:` terms look at: the site's id and name
 
     def process(self, page: Page) -> Outcome:
         """Store the page's article with its matches, or record why it was skipped. Never raises."""
@@ -86,7 +95,8 @@ class PageProcessor:
             logger.info("skipped %s: %s", page.url, result.reason)
             return self._record(page.site_id, page.url, "skipped", result.reason, page.requested_url)
         article = finish_article(result, page)
-        matches = self.matcher.match(article.title, article.text)
+        site = self.site_names or (page.site_id,)
+        matches = self.matcher.match(article.title, article.text, site=site, url=article.canonical_url)
         seen = {canonicalize_url(page.url)}
         if page.requested_url:
             seen.add(page.requested_url)
