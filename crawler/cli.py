@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import logging
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -17,15 +19,24 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from crawler.alerts.cli import after_crawl, after_demo, alert_setup, alerts_app, digest_app
+from crawler.article import Match
 from crawler.config import Config, ConfigError, load_config
 from crawler.durations import parse_duration
 from crawler.logs import setup_logging
 from crawler.settings import Settings, load_settings
-from crawler.store import FlaggedArticle, StoreError, flagged_articles, open_database
+from crawler.store import (
+    FlaggedArticle,
+    StoreError,
+    flagged_articles,
+    iter_articles,
+    match_counts,
+    open_database,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +49,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
 review_app = typer.Typer(help="Review flagged articles.", no_args_is_help=True)
+rules_app = typer.Typer(help="Alert rules: list them, test a query before it goes live.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(review_app, name="review")
+app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(digest_app, name="digest")
 
@@ -295,17 +308,139 @@ def match(
             continue
         matches = ruleset.match(doc.title, doc.text)
         if format is MatchFormat.jsonl:
-            record = {
-                "path": str(path),
-                "title": doc.title,
-                "matches": [{"rule": m.rule_id, "terms": list(m.terms)} for m in matches],
-            }
+            record = {"path": str(path), "title": doc.title, "matches": [_match_record(m) for m in matches]}
             out.print(_dumps(record), markup=False)
         else:
             flags = "; ".join(f"{m.rule_id} ({', '.join(m.terms)})" for m in matches) or "no match"
             out.print(f"{clean(str(path))}: {clean(doc.title)}\n  -> {clean(flags)}", markup=False)
     if failures == len(paths):
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _match_record(match: Match) -> dict[str, Any]:
+    return {
+        "rule": match.rule_id,
+        "terms": list(match.terms),
+        "snippet": match.snippet,
+        "hits": [asdict(hit) for hit in match.hits],
+        "amounts": [{k: v for k, v in asdict(a).items() if k not in ("start", "end")} for a in match.amounts],
+    }
+
+
+def snippet_text(snippet: str | None) -> Text:
+    """A match snippet (escaped HTML with <mark> around hits) for the terminal, hits highlighted."""
+    text = Text()
+    for index, part in enumerate(re.split(r"</?mark>", snippet or "")):
+        text.append(clean(html.unescape(part)), style="bold reverse" if index % 2 else "")
+    return text
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@rules_app.command("list")
+def rules_list(config: ConfigOpt = None) -> None:
+    """The configured rules, their modes, and how many stored articles each flagged in 7 and 30 days."""
+    from crawler.models import utcnow
+
+    settings = _settings(config)
+    setup_logging("WARNING")
+    cfg = _config(settings)
+    engine = _database(settings)
+    with Session(engine) as session:
+        week = match_counts(session, utcnow() - parse_duration("7d"))
+        month = match_counts(session, utcnow() - parse_duration("30d"))
+    table = Table(title=f"{len(cfg.rules)} rules", title_justify="left")
+    for column in ("rule", "mode", "recipients", "7 days", "30 days", "query"):
+        table.add_column(column, justify="right" if "days" in column else "left", no_wrap=column != "query")
+    for rule in cfg.rules:
+        query = " ".join(rule.query.split())
+        table.add_row(
+            rule.id,
+            rule.mode,
+            ", ".join(rule.recipients) or "(default)",
+            str(week.get(rule.id, 0)),
+            str(month.get(rule.id, 0)),
+            query if len(query) <= 80 else query[:79] + "…",
+        )
+    out.print(table)
+
+
+@rules_app.command("test")
+def rules_test(
+    query: Annotated[str, typer.Argument(help="The query to try, in the rule language (aliases of rules.toml work).")],
+    files: Annotated[
+        list[Path] | None, typer.Option("--file", help="Saved article (.html, .html.gz, .json, .txt); repeatable.")
+    ] = None,
+    stored: Annotated[bool, typer.Option("--stored", help="Backtest on the stored articles.")] = False,
+    since: Annotated[str, typer.Option("--since", help="With --stored: articles stored within this period.")] = "30d",
+    matched_only: Annotated[bool, typer.Option("--matched-only", help="Show only the inputs that match.")] = False,
+    format: Annotated[MatchFormat, typer.Option("--format", "-f", help="Output format.")] = MatchFormat.text,
+    config: ConfigOpt = None,
+) -> None:
+    """Dry-run a query on files or stored articles and show what it would flag, with highlighted hits."""
+    from crawler.inputs import InputError, load_document
+    from crawler.models import utcnow
+    from crawler.rules import Rule, RuleError, RuleSet
+
+    if bool(files) == stored:
+        fail("give either --file PATH (one or more) or --stored", EXIT_CONFIG)
+    settings = _settings(config)
+    setup_logging("WARNING")
+    cfg = _config(settings)
+    try:
+        ruleset = RuleSet.compile([Rule("test", query)], aliases=cfg.rules.aliases, usd_rates=cfg.rules.usd_rates)
+    except RuleError as exc:
+        fail(f"bad query: {exc}", EXIT_CONFIG)
+    total = flagged = 0
+
+    def show(source: str, title: str, matches: list[Match]) -> None:
+        nonlocal total, flagged
+        total += 1
+        flagged += bool(matches)
+        if matched_only and not matches:
+            return
+        found = matches[0] if matches else None
+        if format is MatchFormat.jsonl:
+            record = {"path": source, "title": title, "matched": found is not None}
+            record.update(_match_record(found) if found else {"terms": [], "snippet": None})
+            record.pop("rule", None)
+            out.print(_dumps(record), markup=False)
+            return
+        verdict = Text("MATCH", style="bold green") if found else Text("no match", style="dim")
+        out.print(Text.assemble(verdict, "  ", clean(title), "  ", Text(clean(source), style="dim")))
+        if found:
+            out.print(Text.assemble("  terms: ", clean(", ".join(found.terms))))
+            if found.amounts:
+                amounts = ", ".join(
+                    f"{a.text} ({a.currency} {a.value:,.0f}" + (f" ≈ ${a.usd:,.0f})" if a.usd else ")")
+                    for a in found.amounts
+                )
+                out.print(Text.assemble("  amounts: ", clean(amounts)))
+            out.print(Text.assemble("  ", snippet_text(found.snippet)))
+
+    if files:
+        for path in files:
+            try:
+                doc = load_document(path)
+            except InputError as exc:
+                err.print(clean(str(exc)), markup=False)
+                continue
+            show(str(path), doc.title, ruleset.match(doc.title, doc.text))
+    else:
+        try:
+            cutoff = utcnow() - parse_duration(since)
+        except ValueError as exc:
+            fail(f"--since: {exc}", EXIT_CONFIG)
+        engine = _database(settings)
+        names = {site.id: (site.id, site.name) for site in cfg.sites}
+        with Session(engine) as session:
+            for article in iter_articles(session, since=cutoff):
+                site = names.get(article.site_id, (article.site_id,))
+                matches = ruleset.match(article.title, article.text, site=site, url=article.canonical_url)
+                show(article.url, article.title, matches)
+    if format is MatchFormat.text:
+        err.print(f"{flagged} of {total} would be flagged", markup=False)
 
 
 # --------------------------------------------------------------------------- review

@@ -319,3 +319,25 @@ def count_articles(session: Session, site_id: str | None = None) -> int:
     if site_id:
         query = query.where(ArticleRow.site_id == site_id)
     return int(session.exec(query).one())
+
+
+def match_counts(session: Session, since: datetime) -> dict[str, int]:
+    """How many articles each rule flagged since ``since``."""
+    rows = session.exec(
+        select(MatchRow.rule_id, func.count()).where(col(MatchRow.flagged_at) >= since).group_by(MatchRow.rule_id)
+    ).all()
+    return {rule_id: int(count) for rule_id, count in rows}
+
+
+def iter_articles(session: Session, since: datetime | None = None, batch: int = 500) -> Iterable[ArticleRow]:
+    """Stored articles, oldest first, fetched in batches (for backtests over many articles)."""
+    last_id = 0
+    while True:
+        query = select(ArticleRow).where(col(ArticleRow.id) > last_id)
+        if since is not None:
+            query = query.where(col(ArticleRow.created_at) >= since)
+        rows = session.exec(query.order_by(col(ArticleRow.id)).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id or last_id
