@@ -208,12 +208,18 @@ class RuleConfig(BaseModel):
     query: str
     mode: Literal["instant", "digest"] = "digest"
     recipients: tuple[str, ...] = ()
+    webhooks: tuple[str, ...] = ()  # Slack, Teams or generic JSON webhook URLs for this rule's alerts
     threshold: ThresholdConfig | None = None
 
     @field_validator("id")
     @classmethod
     def _slug(cls, value: str) -> str:
         return SiteConfig._slug(value)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhooks(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_url(v) for v in values)
 
     @field_validator("recipients")
     @classmethod

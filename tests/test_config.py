@@ -255,3 +255,11 @@ def test_rules_check_command_reports_rule_errors_without_traceback(tmp_path: Pat
     assert bad.exit_code == 2
     assert "a distance of at most 1000 words" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_rule_webhooks_are_validated_urls(tmp_path: Path) -> None:
+    rules = GOOD_RULES + 'webhooks = ["https://hooks.example.com/T000/B000"]\n'
+    config = load_config(write_config(tmp_path / "ok", rules=rules))
+    assert config.rules[0].webhooks == ("https://hooks.example.com/T000/B000",)
+    text = problems_for(tmp_path, rules=GOOD_RULES + 'webhooks = ["javascript:alert(1)"]\n')
+    assert "key 'webhooks'" in text and "not an absolute http(s) URL" in text
