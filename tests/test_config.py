@@ -263,3 +263,13 @@ def test_rule_webhooks_are_validated_urls(tmp_path: Path) -> None:
     assert config.rules[0].webhooks == ("https://hooks.example.com/T000/B000",)
     text = problems_for(tmp_path, rules=GOOD_RULES + 'webhooks = ["javascript:alert(1)"]\n')
     assert "key 'webhooks'" in text and "not an absolute http(s) URL" in text
+
+
+def test_rule_webhooks_reach_the_mail_configuration(tmp_path: Path) -> None:
+    from crawler.alerts.mailconfig import MailConfig
+    from crawler.settings import Settings
+
+    rules = GOOD_RULES + 'webhooks = ["https://hooks.example.com/T000/B000"]\n'
+    config = load_config(write_config(tmp_path, rules=rules))
+    mail = MailConfig.from_settings(Settings(), config.rules)
+    assert mail.webhooks_for("softbank") == ("https://hooks.example.com/T000/B000",)
