@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -119,7 +120,9 @@ def test_page_processor_records_alerts_and_survives_a_failing_alert_step(engine:
     html = (Path(__file__).parent / "fixtures" / "extract" / "techwire_ai_jv.html").read_text(encoding="utf-8")
 
     class Always:
-        def match(self, title: str, text: str) -> list[Match]:
+        def match(
+            self, title: str, text: str, *, site: str | Sequence[str] | None = None, url: str | None = None
+        ) -> list[Match]:
             return [Match(INSTANT_RULE, ["ai"])]
 
     rec = recorder()
