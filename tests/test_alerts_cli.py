@@ -6,8 +6,6 @@ import email
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -21,6 +19,7 @@ from crawler.cli import app
 from crawler.store import open_database
 from tests.alerts_data import recorder, store
 from tests.local_site import free_port
+from tests.test_demo_run import run_demo
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -121,26 +120,13 @@ def test_bad_mail_settings_exit_2(workdir: Path, monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 2 and "not an email address" in result.output
 
 
-def _demo(workdir: Path, port: int) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", "demo", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_demo_leaves_instant_alerts_and_a_digest_in_the_outbox(tmp_path: Path) -> None:
     from crawler.demo import load_articles
     from crawler.demo_run import DEMO_NOW
 
     shutil.copytree(REPO / "config", tmp_path / "config")
     port = free_port()
-    first = _demo(tmp_path, port)
+    first = run_demo(tmp_path, port)
     assert first.returncode == 0, first.stderr
     outbox = tmp_path / "data" / "outbox"
     assert "Open the .eml files in data/outbox" in first.stdout
@@ -163,7 +149,7 @@ def test_demo_leaves_instant_alerts_and_a_digest_in_the_outbox(tmp_path: Path) -
     assert html.count("<mark") >= len(ai_iot)
     assert "Amounts:" in text and ("$" in text or "€" in text)
 
-    second = _demo(tmp_path, port)
+    second = run_demo(tmp_path, port)
     assert second.returncode == 0, second.stderr
     assert "Instant alerts: 0 new message(s); 0 sent" in second.stdout
     assert "nothing new for" in second.stdout
