@@ -532,11 +532,16 @@ def _date_params() -> dict[str, object]:
     """htmldate options: publication (not modification) date; accept dates up to tomorrow (UTC), since
     htmldate's default limit is today in the server's time zone, which rejects fresh east-Asian stories."""
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
-    return {"original_date": True, "extensive_search": True, "max_date": tomorrow}
+    return {
+        "original_date": True,
+        "extensive_search": True,
+        "max_date": tomorrow,
+        "outputformat": "%Y-%m-%dT%H:%M:%S%z",  # keep the time and offset when the page states them
+    }
 
 
 def _parse_date(value: str | None) -> datetime | None:
-    """trafilatura's date ("YYYY-MM-DD") as midnight UTC."""
+    """trafilatura's date as an aware UTC datetime; a date without a time (or offset) counts as UTC."""
     if not value:
         return None
     try:

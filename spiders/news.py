@@ -54,6 +54,8 @@ class NewsSpider(scrapy.Spider):
         self.allowed_domains = list(self.site.allowed_domains)
         self.source_errors: list[str] = []
         self._queued: set[str] = set()
+        # What feeds and sitemaps said about each queued URL; a later source fills in a missing date or title.
+        self._listed: dict[str, Link] = {}
 
     # ------------------------------------------------------------------ entry points
 
@@ -141,7 +143,9 @@ class NewsSpider(scrapy.Spider):
             if not self._in_scope(link.url) or not self.site.url_wanted(link.url) or self._too_old(link):
                 continue
             canonical = canonicalize_url(link.url)
-            if canonical not in self._queued and canonical not in candidates:
+            if canonical in self._queued:
+                self._remember(canonical, link)
+            elif canonical not in candidates:
                 candidates[canonical] = link
         if not candidates:
             return
@@ -152,6 +156,7 @@ class NewsSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("newswatch/already_seen")
                 continue
             self._queued.add(canonical)
+            self._remember(canonical, link)
             # The canonical spelling is fetched: same page, without tracking parameters or fragments.
             yield scrapy.Request(
                 canonical,
@@ -160,9 +165,16 @@ class NewsSpider(scrapy.Spider):
                 meta={"link": link, "canonical": canonical, "source_url": source_url},
             )
 
+    def _remember(self, canonical: str, link: Link) -> None:
+        known = self._listed.get(canonical)
+        if known is None:
+            self._listed[canonical] = link
+        elif (link.published and not known.published) or (link.title and not known.title):
+            self._listed[canonical] = Link(known.url, known.published or link.published, known.title or link.title)
+
     def parse_article(self, response: Response) -> Iterator[Page | PageFailure]:
         """The fetched page, for the pipeline to extract and store; non-HTML responses are skipped."""
-        link: Link = response.meta["link"]
+        link: Link = self._listed.pop(response.meta.get("canonical", ""), response.meta["link"])
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
         if not isinstance(response, TextResponse) or (content_type and content_type not in _HTML_TYPES):
             reason = f"not HTML ({content_type or 'no content type'})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,7 @@ class Response:
     content_type: str = "text/html; charset=utf-8"
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
+    delay: float = 0.0  # seconds to wait before answering
 
 
 class LocalSite:
@@ -32,6 +34,7 @@ class LocalSite:
             def do_GET(self) -> None:
                 site.hits[self.path] += 1
                 response = site.routes.get(self.path) or Response(b"not found", "text/plain", 404)
+                time.sleep(response.delay)
                 self.send_response(response.status)
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(response.body)))

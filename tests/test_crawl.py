@@ -290,3 +290,14 @@ def test_review_list_json(workdir: Path, news_site: LocalSite) -> None:
     csv_out = run_cli(workdir, "review", "list", "--format", "csv")
     assert csv_out.stdout.splitlines()[0].startswith("flagged_at,rule,site")
     assert len(csv_out.stdout.splitlines()) == 1 + 3
+
+
+def test_feed_date_wins_when_a_listing_finds_the_link_first(workdir: Path, news_site: LocalSite) -> None:
+    feed = news_site.routes["/feed.xml"]
+    news_site.routes["/feed.xml"] = Response(feed.body, feed.content_type, delay=1.5)  # the listing answers first
+    sites = site_toml("both", news_site.base_url, 'listings = [{ url = "BASE/" }]\nfeeds = ["BASE/feed.xml"]')
+    assert run_cli(workdir, "crawl", sites=sites).returncode == 0
+    for session in stored(workdir):
+        dates = {a.title: a.published for a in session.exec(select(ArticleRow)).all()}
+        assert len(dates) == 3
+        assert all(d is not None and (d.hour, d.minute) == (9, 0) for d in dates.values()), dates

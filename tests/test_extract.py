@@ -214,7 +214,7 @@ def test_metadata_of_a_news_article() -> None:
     article = _article(_load("wireless_apac.html"), WIRELESS_URL + "?utm_source=rss&utm_medium=feed")
     assert article.title == WIRELESS_HEADLINE
     assert article.author == "Mirela Oyelaran"
-    assert article.published == datetime(2024, 3, 12, tzinfo=UTC)
+    assert article.published == datetime(2024, 3, 12, 6, 45, 10, tzinfo=UTC)  # the page's own timestamp
     assert article.published is not None and article.published.utcoffset() == timedelta(0)
     assert article.language == "en"
     assert article.sitename == "Wireless Wire News"
@@ -222,10 +222,10 @@ def test_metadata_of_a_news_article() -> None:
     assert article.canonical_url == WIRELESS_URL
 
 
-def test_date_is_the_publication_day_in_utc() -> None:
-    """A date-only answer becomes midnight UTC of the day the page states (here, a +09:00 timestamp)."""
+def test_date_keeps_the_time_and_offset_the_page_states() -> None:
+    """The page states 17:20 at +09:00: stored as 08:20 UTC."""
     article = _article(_load("techwire_ai_jv.html.gz"), TECHWIRE_URL)
-    assert article.published == datetime(2025, 2, 3, tzinfo=UTC)
+    assert article.published == datetime(2025, 2, 3, 8, 20, tzinfo=UTC)
     assert article.language == "en"  # <html lang="en-GB">
 
 
@@ -233,7 +233,8 @@ def test_a_story_dated_tomorrow_is_not_rejected() -> None:
     """htmldate's default upper bound is today in the server's zone; stories from UTC+9 are often 'tomorrow'."""
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
     html = _load("wireless_apac.html").replace("2024-03-12T06:45:10+00:00", f"{tomorrow.isoformat()}T01:00:00+09:00")
-    assert _article(html, WIRELESS_URL).published == datetime.combine(tomorrow, datetime.min.time(), UTC)
+    expected = datetime.combine(tomorrow, datetime.min.time(), UTC) + timedelta(hours=1) - timedelta(hours=9)
+    assert _article(html, WIRELESS_URL).published == expected
 
 
 @pytest.mark.parametrize(
