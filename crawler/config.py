@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Sequence
@@ -22,6 +23,21 @@ SITES_FILE = "sites.toml"
 RULES_FILE = "rules.toml"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+
+def min_interval() -> timedelta:
+    """The shortest crawl interval allowed (NEWSWATCH_MIN_INTERVAL, default one minute)."""
+    try:
+        return parse_duration(os.environ.get("NEWSWATCH_MIN_INTERVAL") or "1m")
+    except ValueError:
+        return timedelta(minutes=1)
+
+
+def _human(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
 class ConfigError(Exception):
@@ -81,6 +97,13 @@ class SiteConfig(BaseModel):
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     every: str = "30m"
+    # A crontab line ("*/20 6-22 * * 1-5") instead of ``every``, in ``timezone``.
+    cron: str | None = None
+    timezone: str = "UTC"
+    # Random delay added to each scheduled crawl (default: a tenth of the interval, at most 5 minutes).
+    jitter: str | None = None
+    # A crawl running longer is stopped and recorded as "timeout" (default: NEWSWATCH_CRAWL_TIMEOUT).
+    timeout: str | None = None
     delay: float = Field(default=1.0, ge=0, le=3600)
     enabled: bool = True
     allow_private_network: bool = False
@@ -113,8 +136,40 @@ class SiteConfig(BaseModel):
     @field_validator("every")
     @classmethod
     def _every(cls, value: str) -> str:
-        if parse_duration(value) < timedelta(minutes=1):
-            raise ValueError(f"interval {value!r} is shorter than one minute")
+        shortest = min_interval()
+        if parse_duration(value) < shortest:
+            raise ValueError(f"interval {value!r} is shorter than {_human(shortest)} (NEWSWATCH_MIN_INTERVAL)")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from crawler.crontab import crontab_trigger
+
+        try:
+            crontab_trigger(value.strip(), "UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad crontab line {value!r}: {exc} (minute hour day month weekday)") from None
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. UTC, Europe/London)") from None
+        return value
+
+    @field_validator("jitter", "timeout")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
         return value
 
     @field_validator("backfill")
@@ -166,8 +221,19 @@ class SiteConfig(BaseModel):
 
     @property
     def interval(self) -> timedelta:
-        """How often the service crawls this site."""
+        """How often the service crawls this site (for a cron site: the usual gap, taken as ``every``)."""
         return parse_duration(self.every)
+
+    @property
+    def jitter_window(self) -> timedelta:
+        """The random delay added to each scheduled crawl."""
+        if self.jitter is not None:
+            return parse_duration(self.jitter)
+        return min(self.interval / 10, timedelta(minutes=5))
+
+    def crawl_timeout(self, default: timedelta) -> timedelta:
+        """How long one crawl may run: the site's ``timeout``, else ``default``."""
+        return parse_duration(self.timeout) if self.timeout else default
 
     def url_wanted(self, url: str) -> bool:
         """Whether ``url`` passes the site's include / exclude patterns."""

@@ -39,6 +39,27 @@ class Settings(BaseSettings):
         default=600.0, ge=0, description="seconds after which a message left 'sending' by a dead sender is retried"
     )
     log_level: str = "INFO"
+    log_format: str = Field(
+        default="auto", pattern="^(auto|json|text)$", description="auto: JSON lines when stderr is not a terminal"
+    )
+    # The service (`newswatch run`)
+    min_interval: str = Field(default="1m", description="shortest crawl interval sites.toml may ask for")
+    crawl_timeout: str = Field(default="1h", description="a crawl running longer is stopped (per-site `timeout`)")
+    max_concurrent_crawls: int = Field(default=4, ge=1, le=64, description="crawls running at the same time")
+    shutdown_timeout: float = Field(default=30.0, ge=1, le=3600, description="seconds running work gets on SIGTERM")
+    send_interval: str = Field(default="1m", description="how often the service delivers due messages")
+    heartbeat_interval: float = Field(default=30.0, gt=0, le=3600, description="seconds between service heartbeats")
+    # Source health and operator alerts
+    ops_mail_to: str | None = Field(default=None, description="operator alerts to (default: NEWSWATCH_MAIL_TO)")
+    ops_fail_after: int = Field(default=3, ge=1, le=1000, description="failed crawls in a row: site broken")
+    silent_factor: float = Field(default=4.0, ge=1, description="silent: nothing new for this many usual gaps")
+    silent_min: str = Field(default="12h", description="silent: and nothing new for at least this long")
+    # Retention
+    keep_article_text: str = Field(default="180d", description="article bodies older than this are removed ('forever')")
+    keep_crawl_runs: str = Field(default="90d", description="crawl-run records older than this are removed ('forever')")
+    # The web page
+    web_host: str = Field(default="127.0.0.1", description="address `newswatch web` / `run --web` listens on")
+    web_port: int = Field(default=8080, ge=1, le=65535, description="port of the web page")
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data folder."""

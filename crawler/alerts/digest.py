@@ -23,6 +23,7 @@ from crawler.alerts.mailconfig import MailConfig
 from crawler.alerts.outbox import DIGEST, assemble_digest, plan_digest, uncarried_alerts
 from crawler.alerts.sender import SendReport, send_due
 from crawler.alerts.transport import Transport
+from crawler.crontab import crontab_trigger
 from crawler.models import OutboxRow, utcnow
 
 
@@ -44,7 +45,7 @@ class DigestSchedule:
         except (ZoneInfoNotFoundError, ValueError):
             raise ScheduleError(f"unknown time zone {self.timezone!r} (e.g. UTC, Asia/Tokyo)") from None
         try:
-            return CronTrigger.from_crontab(self.cron, timezone=zone)
+            return crontab_trigger(self.cron, timezone=zone)
         except ValueError as exc:
             raise ScheduleError(f"bad digest schedule {self.cron!r}: {exc} (e.g. '0 8 * * *')") from None
 
