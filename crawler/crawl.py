@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +34,9 @@ class SiteRun:
     """The outcome of one crawl of one site."""
 
     site_id: str
-    status: str = "finished"  # "finished" or "failed"
+    # "finished", "failed" (entry points unreadable, or a crash), "timeout" (stopped after its time limit)
+    # or "interrupted" (the service was shutting down)
+    status: str = "finished"
     pages: int = 0
     new_articles: int = 0
     skipped: int = 0
@@ -41,8 +45,13 @@ class SiteRun:
     duplicates: int = 0
     already_seen: int = 0
     robots_denied: int = 0
+    http_403: int = 0
+    http_429: int = 0
+    http_5xx: int = 0
+    undated: int = 0
     duration: float = 0.0
     problems: list[str] = field(default_factory=list)
+    run_id: int | None = None
 
     def counts(self) -> dict[str, int]:
         """The counts stored with the crawl run."""
@@ -52,6 +61,19 @@ class SiteRun:
             "skipped": self.skipped,
             "errors": self.errors,
             "flagged": self.flagged,
+        }
+
+    def stats(self) -> dict[str, int | float]:
+        """The health counts stored with the crawl run."""
+        return {
+            "duplicates": self.duplicates,
+            "already_seen": self.already_seen,
+            "robots_denied": self.robots_denied,
+            "http_403": self.http_403,
+            "http_429": self.http_429,
+            "http_5xx": self.http_5xx,
+            "undated": self.undated,
+            "duration": round(self.duration, 3),
         }
 
 
@@ -64,23 +86,38 @@ def _run_from_stats(site_id: str, stats: dict[str, Any], source_errors: list[str
     run.flagged = int(stats.get("newswatch/flagged", 0))
     run.already_seen = int(stats.get("newswatch/already_seen", 0))
     run.robots_denied = int(stats.get("newswatch/robots_denied", 0))
+    run.http_403 = int(stats.get("newswatch/http_403", 0))
+    run.http_429 = int(stats.get("newswatch/http_429", 0))
+    run.http_5xx = int(stats.get("newswatch/http_5xx", 0))
+    run.undated = int(stats.get("newswatch/undated", 0))
     run.errors = int(stats.get("newswatch/error", 0)) + len(source_errors)
     run.problems = list(source_errors)
     reason = stats.get("finish_reason")
     if reason and reason != "finished":
         run.problems.append(f"crawl stopped: {reason}")
     entry_points_failed = source_errors and not (run.pages or run.already_seen)
-    if entry_points_failed or (reason and reason not in ("finished", "closespider_timeout")):
+    if reason == "closespider_timeout":
+        run.status = "timeout"
+    elif reason == "shutdown":
+        run.status = "interrupted"
+    elif entry_points_failed or (reason and reason != "finished"):
         run.status = "failed"
     return run
 
 
-def site_settings(base: Any, site: SiteConfig) -> Any:
-    """The crawl settings for one site: the shared ones with the site's own delay."""
+def site_settings(base: Any, site: SiteConfig, timeout: timedelta | None = None) -> Any:
+    """The crawl settings for one site: the shared ones with the site's own delay and time limit."""
     settings = base.copy()
     settings.set("DOWNLOAD_DELAY", site.delay, priority="spider")
     settings.set("AUTOTHROTTLE_START_DELAY", max(site.delay, 0.1), priority="spider")
+    if timeout is not None:
+        settings.set("CLOSESPIDER_TIMEOUT", max(1, int(timeout.total_seconds())), priority="spider")
     return settings
+
+
+def worker_name() -> str:
+    """This process as "host:pid", recorded with the crawl runs it makes."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 async def crawl_site(
@@ -91,23 +128,29 @@ async def crawl_site(
     *,
     max_age: timedelta | None = timedelta(days=30),
     alerts: AlertSetup | None = None,
+    run_id: int | None = None,
+    timeout: timedelta | None = None,
+    started: Callable[[Any], None] | None = None,
 ) -> SiteRun:
     """Crawl one site once with ``runner`` (an AsyncCrawlerRunner) and record the run. Never raises.
 
     With ``alerts``, each new article gets its story and its alert rows in the transaction that stores it.
+    ``run_id``: a crawl run already recorded as started (by the service); ``timeout``: the crawl is closed
+    after this long, keeping what it stored; ``started`` is called with the Scrapy crawler once it exists.
     """
     from scrapy.crawler import Crawler
 
     from spiders.news import CrawlContext, NewsSpider
 
-    started = time.monotonic()
+    began = time.monotonic()
     recorder = None
     with Session(engine) as session:
         if alerts is not None:
             from crawler.alerts.recorder import is_first_crawl
 
             recorder = alerts.for_site(site, first_crawl=is_first_crawl(session, site.id))
-        run_id = start_run(session, site.id)
+        if run_id is None:
+            run_id = start_run(session, site.id, worker_name())
 
     def seen(urls: list[str]) -> set[str]:
         with Session(engine) as session:
@@ -117,22 +160,42 @@ async def crawl_site(
         site=site, seen=seen, max_age=max_age, processor=PageProcessor(engine, matcher, recorder, (site.id, site.name))
     )
     try:
-        crawler = Crawler(NewsSpider, site_settings(runner.settings, site))
+        crawler = Crawler(NewsSpider, site_settings(runner.settings, site, timeout))
+        if started is not None:
+            started(crawler)
         await runner.crawl(crawler, context=context)
         spider = crawler.spider
         result = _run_from_stats(site.id, crawler.stats.get_stats(), getattr(spider, "source_errors", []))
     except Exception as exc:  # a crash in one site's crawl must not stop the others
         logger.exception("crawl of site %s failed", site.id)
         result = SiteRun(site_id=site.id, status="failed", problems=[f"crawl crashed: {type(exc).__name__}: {exc}"])
-    result.duration = time.monotonic() - started
+    result.duration = time.monotonic() - began
+    result.run_id = run_id
     try:
         with Session(engine) as session:
-            finish_run(session, run_id, result.status, result.counts(), "\n".join(result.problems) or None)
+            message = "\n".join(result.problems) or None
+            finish_run(session, run_id, result.status, result.counts(), message, result.stats())
     except SQLAlchemyError as exc:
         logger.error("cannot record the crawl run of site %s: %s", site.id, exc)
+    log_run(result)
+    return result
+
+
+def log_run(result: SiteRun) -> None:
+    """The one summary line of a crawl run (its counts are structured fields in JSON logs)."""
+    fields = {
+        "site": result.site_id,
+        "status": result.status,
+        "pages": result.pages,
+        "new": result.new_articles,
+        "skipped": result.skipped,
+        "flagged": result.flagged,
+        "errors": result.errors,
+        "duration": round(result.duration, 2),
+    }
     logger.info(
         "crawl %s: %s, pages=%d new=%d skipped=%d flagged=%d errors=%d duration=%.1fs",
-        site.id,
+        result.site_id,
         result.status,
         result.pages,
         result.new_articles,
@@ -140,8 +203,8 @@ async def crawl_site(
         result.flagged,
         result.errors,
         result.duration,
+        extra={"event": "crawl_run", **fields},
     )
-    return result
 
 
 async def crawl_sites(
@@ -161,10 +224,11 @@ async def crawl_sites(
     return list(await asyncio.gather(*crawls))
 
 
-def run_on_reactor(main: Callable[[], Any]) -> Any:
+def run_on_reactor(main: Callable[[], Any], *, signal_handlers: bool = True) -> Any:
     """Install the asyncio reactor, run the coroutine function ``main`` on it, stop, and return its result.
 
-    The Twisted reactor cannot be restarted: call this once per process.
+    The Twisted reactor cannot be restarted: call this once per process. Without ``signal_handlers`` the
+    reactor leaves SIGINT / SIGTERM to the caller (who then stops ``main`` gracefully itself).
     """
     from scrapy.utils.reactor import install_reactor
 
@@ -185,7 +249,7 @@ def run_on_reactor(main: Callable[[], Any]) -> Any:
             reactor.stop()
 
     reactor.callWhenRunning(lambda: deferred_from_coro(wrapper()))
-    reactor.run()
+    reactor.run(installSignalHandlers=signal_handlers)
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result")

@@ -130,6 +130,10 @@ class CrawlRunRow(SQLModel, table=True):
     errors: int = 0
     flagged: int = 0
     message: str | None = Field(default=None, sa_column=Column(Text))
+    # Health counts: http_403, http_429, http_5xx, robots_denied, undated, already_seen, duration...
+    stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    # Who ran it: "host:pid" of the crawl process (a "running" row whose process is gone was abandoned).
+    worker: str | None = Field(default=None, max_length=255)
 
 
 class StoryRow(SQLModel, table=True):
@@ -218,3 +222,33 @@ class OutboxAlertRow(SQLModel, table=True):
     channel: str = Field(max_length=16)
     recipient: str = Field(sa_column=Column(Text, nullable=False))
     listed: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+
+
+class SiteHealthRow(SQLModel, table=True):
+    """The health state of one site, as last notified to the operator.
+
+    ``state`` is "ok", "broken" (``ops_fail_after`` failed crawls in a row) or "silent" (nothing new for
+    much longer than usual); ``since`` is when it entered that state. Changing state and queueing the
+    operator's message happen in one transaction, so each change is notified exactly once.
+    """
+
+    __tablename__ = "site_health"
+
+    site_id: str = Field(primary_key=True, max_length=64)
+    state: str = Field(default="ok", max_length=16)
+    since: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class HeartbeatRow(SQLModel, table=True):
+    """A running service instance: written every heartbeat interval, read by `newswatch status --check`."""
+
+    __tablename__ = "service_heartbeat"
+
+    instance: str = Field(primary_key=True, max_length=255)  # "host:pid"
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    beat_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    state: str = Field(default="running", max_length=16)  # "running", "stopping" or "stopped"
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+

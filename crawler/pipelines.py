@@ -41,3 +41,5 @@ class StorePipeline:
         stats.inc_value(f"newswatch/{outcome.status}")
         if outcome.matches:
             stats.inc_value("newswatch/flagged")
+        if outcome.undated:
+            stats.inc_value("newswatch/undated")

@@ -48,6 +48,7 @@ class Outcome:
     article_id: int | None = None
     matches: list[Match] = field(default_factory=list)
     title: str | None = None
+    undated: bool = False  # a new article whose publication date was not found
 
 
 def _same_site(url: str, other: str) -> bool:
@@ -122,7 +123,7 @@ class PageProcessor:
             return Outcome(page.url, "duplicate", "already stored", title=article.title)
         if matches:
             logger.info("flagged %s by %s", page.url, ", ".join(m.rule_id for m in matches))
-        return Outcome(page.url, "new", None, article_id, matches, article.title)
+        return Outcome(page.url, "new", None, article_id, matches, article.title, article.published is None)
 
     def fail(self, failure: PageFailure) -> Outcome:
         """Record a page that failed before extraction."""

@@ -229,27 +229,45 @@ def save_article(
 # --------------------------------------------------------------------------- crawl runs
 
 
-def start_run(session: Session, site_id: str) -> int:
-    """Record that a crawl of ``site_id`` started; returns the run id."""
-    run = CrawlRunRow(site_id=site_id, started_at=utcnow())
+def start_run(session: Session, site_id: str, worker: str | None = None) -> int:
+    """Record that a crawl of ``site_id`` started (by ``worker``, "host:pid"); returns the run id."""
+    run = CrawlRunRow(site_id=site_id, started_at=utcnow(), worker=worker)
     session.add(run)
     session.commit()
     assert run.id is not None
     return run.id
 
 
-def finish_run(session: Session, run_id: int, status: str, counts: dict[str, int], message: str | None) -> None:
-    """Record the end of a crawl run with its counts (pages, new_articles, skipped, errors, flagged)."""
+RUN_COUNTS = ("pages", "new_articles", "skipped", "errors", "flagged")
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    status: str,
+    counts: dict[str, int],
+    message: str | None,
+    stats: dict[str, Any] | None = None,
+    *,
+    only_if_running: bool = False,
+) -> bool:
+    """Record the end of a crawl run with its counts (pages, new_articles, skipped, errors, flagged) and
+    health ``stats``. With ``only_if_running``, a run already finished is left alone. Whether it was written."""
     run = session.get(CrawlRunRow, run_id)
     if run is None:
         raise StoreError(f"crawl run {run_id} not found")
+    if only_if_running and run.status != "running":
+        return False
     run.finished_at = utcnow()
     run.status = status
     run.message = message
-    for key in ("pages", "new_articles", "skipped", "errors", "flagged"):
+    for key in RUN_COUNTS:
         setattr(run, key, int(counts.get(key, 0)))
+    if stats is not None:
+        run.stats = dict(stats)
     session.add(run)
     session.commit()
+    return True
 
 
 # --------------------------------------------------------------------------- review

@@ -120,7 +120,16 @@ class NewsSpider(scrapy.Spider):
     def source_failed(self, failure: Failure) -> None:
         """A feed, sitemap or listing page could not be fetched: record it, the crawl goes on."""
         request = failure.request  # type: ignore[attr-defined]
+        self._count_http(failure)
         self._source_error(request.url, f"{request.meta.get('source', 'source')}: {describe_failure(failure)}")
+
+    def _count_http(self, failure: Failure) -> None:
+        """Count HTTP error answers by class for the site's health: 403, 429 and 5xx."""
+        if not isinstance(failure.value, HttpError) or not self.crawler.stats:
+            return
+        code = failure.value.response.status
+        key = "5xx" if 500 <= code < 600 else str(code) if code in (403, 429) else "other"
+        self.crawler.stats.inc_value(f"newswatch/http_{key}")
 
     def _source_error(self, url: str, message: str) -> None:
         logger.error("site %s: cannot read %s: %s", self.site.id, url, message)
@@ -201,6 +210,7 @@ class NewsSpider(scrapy.Spider):
             logger.info("skipped %s: %s", request.url, reason)
             return
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
+        self._count_http(failure)
         logger.warning("cannot fetch %s: %s", request.url, reason)
         yield PageFailure(self.site.id, request.url, "error", reason, status)
 

@@ -1,0 +1,302 @@
+"""Source health: each site's record from its crawl runs, its state (ok / broken / silent), operator alerts.
+
+A crawl run *failed* when its status says so ("failed", "timeout", "crashed") or when it met errors
+and fetched nothing (no new, duplicate or skipped page). A site is **broken** after ``fail_after``
+failed runs in a row, and **silent** when nothing new came for much longer than usual: more than
+``silent_factor`` times the median gap between its productive runs of the last 30 days, and at least
+``silent_min``, while its crawls themselves succeed. Each change of state is stored together with the
+operator's email (outbox kind "ops") in one transaction, so it is notified once, as is the recovery.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from crawler.alerts.compose import header_text, plain_text
+from crawler.alerts.outbox import EMAIL, recipient_key
+from crawler.config import SiteConfig
+from crawler.models import CrawlRunRow, OutboxRow, SiteHealthRow, utcnow
+
+logger = logging.getLogger(__name__)
+
+OPS = "ops"
+OK, BROKEN, SILENT = "ok", "broken", "silent"
+FAILED_STATUSES = ("failed", "timeout", "crashed")
+DONE_STATUSES = ("finished", *FAILED_STATUSES)
+WINDOW = timedelta(days=30)
+RECENT_RUNS = 20  # the runs the counts and shares are taken over
+MAX_RUNS = 5000
+
+
+@dataclass(frozen=True)
+class HealthPolicy:
+    """When a site counts as broken or silent (NEWSWATCH_OPS_FAIL_AFTER, _SILENT_FACTOR, _SILENT_MIN)."""
+
+    fail_after: int = 3
+    silent_factor: float = 4.0
+    silent_min: timedelta = timedelta(hours=12)
+    min_productive: int = 3  # productive runs needed before "usual" means anything
+
+
+@dataclass
+class SiteHealth:
+    """One site's health, computed from its crawl runs."""
+
+    site_id: str
+    name: str
+    state: str = OK  # "ok", "broken", "silent"; "new" before its first crawl
+    since: datetime | None = None  # when it entered the stored state
+    runs: int = 0  # completed runs in the last 30 days
+    last_run_at: datetime | None = None
+    last_status: str | None = None
+    last_success_at: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    http_403: int = 0  # over the last RECENT_RUNS runs
+    http_429: int = 0
+    http_5xx: int = 0
+    robots_denied: int = 0
+    articles_per_run: float = 0.0
+    extraction_failed_share: float = 0.0  # fetched pages that gave no article
+    undated_share: float = 0.0  # new articles without a publication date
+    last_new_at: datetime | None = None
+    usual_gap: timedelta | None = None  # median time between runs that found something new
+    quiet_for: timedelta | None = None
+    reason: str | None = None  # why the state is what it is
+    problems: list[str] = field(default_factory=list)
+
+
+def run_failed(run: CrawlRunRow) -> bool:
+    """Whether a finished crawl run counts as a failure."""
+    if run.status in FAILED_STATUSES:
+        return True
+    fetched = run.new_articles + run.skipped + int((run.stats or {}).get("duplicates", 0))
+    return run.errors > 0 and fetched == 0
+
+
+def _runs(session: Session, site_id: str, now: datetime) -> list[CrawlRunRow]:
+    query = (
+        select(CrawlRunRow)
+        .where(
+            col(CrawlRunRow.site_id) == site_id,
+            col(CrawlRunRow.started_at) >= now - WINDOW,
+            col(CrawlRunRow.status).in_(DONE_STATUSES),
+        )
+        .order_by(col(CrawlRunRow.started_at).desc(), col(CrawlRunRow.id).desc())
+        .limit(MAX_RUNS)
+    )
+    return list(session.exec(query).all())
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 3) if whole else 0.0
+
+
+def assess(site: SiteConfig, runs: Sequence[CrawlRunRow], policy: HealthPolicy, now: datetime) -> SiteHealth:
+    """The site's health from its completed runs, newest first."""
+    health = SiteHealth(site_id=site.id, name=site.name, runs=len(runs))
+    if not runs:
+        health.state = "new"
+        health.reason = "not crawled yet"
+        return health
+    latest = runs[0]
+    health.last_run_at, health.last_status = latest.started_at, latest.status
+    for run in runs:
+        if not run_failed(run):
+            break
+        health.consecutive_failures += 1
+    health.last_success_at = next((r.started_at for r in runs if not run_failed(r)), None)
+    failed = next((r for r in runs if run_failed(r)), None)
+    if failed is not None and failed.message:
+        health.last_error = failed.message.splitlines()[0]
+    recent = runs[:RECENT_RUNS]
+    for name in ("http_403", "http_429", "http_5xx", "robots_denied"):
+        setattr(health, name, sum(int((r.stats or {}).get(name, 0)) for r in recent))
+    health.articles_per_run = round(statistics.fmean(r.new_articles for r in recent), 2)
+    fetched = sum(r.new_articles + r.skipped + int((r.stats or {}).get("duplicates", 0)) for r in recent)
+    health.extraction_failed_share = _share(sum(r.skipped for r in recent), fetched)
+    health.undated_share = _share(
+        sum(int((r.stats or {}).get("undated", 0)) for r in recent), sum(r.new_articles for r in recent)
+    )
+    productive = [r.started_at for r in runs if r.new_articles > 0]
+    if productive:
+        health.last_new_at = productive[0]
+        health.quiet_for = now - productive[0]
+    gaps = [a - b for a, b in itertools.pairwise(productive) if a > b]
+    if len(productive) >= policy.min_productive and gaps:
+        health.usual_gap = timedelta(seconds=statistics.median(g.total_seconds() for g in gaps))
+    health.state, health.reason = _state(health, runs, policy)
+    return health
+
+
+def _human(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.1f} hours"
+    if seconds >= 120:
+        return f"{seconds // 60} minutes"
+    return f"{seconds} seconds"
+
+
+def _state(health: SiteHealth, runs: Sequence[CrawlRunRow], policy: HealthPolicy) -> tuple[str, str]:
+    if health.consecutive_failures >= policy.fail_after:
+        detail = f": {health.last_error}" if health.last_error else ""
+        return BROKEN, f"{health.consecutive_failures} failed crawls in a row{detail}"
+    if health.usual_gap is not None and health.quiet_for is not None and health.last_new_at is not None:
+        threshold = max(health.usual_gap * policy.silent_factor, policy.silent_min)
+        checked = sum(1 for r in runs if r.started_at > health.last_new_at and not run_failed(r))
+        if health.quiet_for > threshold and checked >= 2:
+            return SILENT, (
+                f"nothing new for {_human(health.quiet_for)} (usually every {_human(health.usual_gap)}; "
+                f"{checked} crawls since found nothing)"
+            )
+    return OK, "crawls succeed" + (" and find new articles" if health.articles_per_run else "")
+
+
+# --------------------------------------------------------------------------- state changes and ops mail
+
+
+@dataclass(frozen=True)
+class OpsMail:
+    """Where operator alerts go."""
+
+    recipients: tuple[str, ...]
+    mail_from: str
+    domain: str
+    base_url: str | None = None
+
+
+_SUBJECTS = {
+    (OK, BROKEN): "{name} is broken",
+    (SILENT, BROKEN): "{name} is broken",
+    (OK, SILENT): "{name} has gone silent",
+    (BROKEN, OK): "{name} has recovered",
+    (SILENT, OK): "{name} is publishing again",
+    (BROKEN, SILENT): "{name} has recovered, but is silent",
+}
+
+
+def ops_message(
+    health: SiteHealth, old: str, new: str, mail: OpsMail, recipient: str, now: datetime
+) -> tuple[str, str, bytes]:
+    """The operator's email about a change of state: (Message-ID, subject, raw bytes)."""
+    subject = "[Newswatch] " + _SUBJECTS.get((old, new), "{name} is now " + new).format(name=health.name)
+    subject = header_text(subject, 200)
+    message_id = f"<nw.ops.{health.site_id}.{new}.{int(now.timestamp())}.{recipient_key(recipient)}@{mail.domain}>"
+    lines = [
+        f"Site: {health.name} ({health.site_id})",
+        f"State: {old} -> {new}",
+        f"Why: {plain_text(health.reason, 500)}",
+        "",
+        f"Last crawl: {_when(health.last_run_at)} ({health.last_status or '-'})",
+        f"Last successful crawl: {_when(health.last_success_at)}",
+        f"Failed crawls in a row: {health.consecutive_failures}",
+        f"Last new article found: {_when(health.last_new_at)}",
+        f"HTTP errors (last {RECENT_RUNS} crawls): 403: {health.http_403}, 429: {health.http_429}, "
+        f"5xx: {health.http_5xx}; robots.txt denials: {health.robots_denied}",
+    ]
+    if health.last_error:
+        lines.append(f"Last error: {plain_text(health.last_error, 500)}")
+    lines += ["", "Details: `newswatch status`" + (f" or {mail.base_url}/status" if mail.base_url else "")]
+    if new == OK:
+        lines.append("You will hear again only if it breaks or goes silent.")
+    else:
+        lines.append("You will get one message when it recovers, none in between.")
+    email = EmailMessage()
+    email["From"] = mail.mail_from
+    email["To"] = recipient
+    email["Subject"] = subject
+    email["Date"] = format_datetime(now)
+    email["Message-ID"] = message_id
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content("\n".join(lines) + "\n")
+    from email import policy as email_policy
+
+    return message_id, subject, email.as_bytes(policy=email_policy.SMTP)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def stored_states(session: Session) -> dict[str, SiteHealthRow]:
+    """The stored health state of every site that has one."""
+    return {row.site_id: row for row in session.exec(select(SiteHealthRow)).all()}
+
+
+def evaluate_site(
+    engine: Engine, site: SiteConfig, policy: HealthPolicy, mail: OpsMail, now: datetime | None = None
+) -> SiteHealth:
+    """Assess the site and, when its state changed, store the new state and queue the operator's email
+    in the same transaction. Returns the assessment (``state``: the state now stored)."""
+    now = now or utcnow()
+    with Session(engine) as session:
+        health = assess(site, _runs(session, site.id, now), policy, now)
+        row = session.get(SiteHealthRow, site.id)
+        if health.state == "new":
+            return health
+        old = row.state if row is not None else OK
+        if row is not None and old == health.state:
+            health.since = row.since
+            return health
+        if row is None:
+            row = SiteHealthRow(site_id=site.id, state=OK, since=now)
+        row.state, row.since, row.reason, row.updated_at = health.state, now, health.reason, now
+        session.add(row)
+        health.since = now
+        if old != health.state:
+            for recipient in mail.recipients:
+                message_id, subject, raw = ops_message(health, old, health.state, mail, recipient, now)
+                session.add(
+                    OutboxRow(
+                        kind=OPS,
+                        channel=EMAIL,
+                        recipient=recipient,
+                        message_id=message_id,
+                        subject=subject,
+                        body=raw,
+                        status="pending",
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+            logger.warning(
+                "site %s: %s -> %s (%s)",
+                site.id,
+                old,
+                health.state,
+                health.reason,
+                extra={"site": site.id, "event": "site_health", "state": health.state},
+            )
+        try:
+            session.commit()
+        except IntegrityError:  # another evaluator recorded the same change first
+            session.rollback()
+    return health
+
+
+def site_health(engine: Engine, sites: Sequence[SiteConfig], policy: HealthPolicy, now: datetime) -> list[SiteHealth]:
+    """Every site's health, with the time it entered its stored state (read only)."""
+    with Session(engine) as session:
+        stored = stored_states(session)
+        found = []
+        for site in sites:
+            health = assess(site, _runs(session, site.id, now), policy, now)
+            row = stored.get(site.id)
+            if row is not None and row.state == health.state:
+                health.since = row.since
+            found.append(health)
+    return found
