@@ -204,7 +204,7 @@ def demo(
     try:
         site = demo_site_config(site_server.base_url)
         out.print(f"Sample news site running at {site_server.base_url}/ ({len(site_server.articles)} articles)")
-        out.print(f"Database: {settings.resolved_database_url()}")
+        out.print(f"Database: {shown_url(settings.resolved_database_url())}")
         overrides = {"AUTOTHROTTLE_ENABLED": False}
         alerts = alert_setup(cfg)
         runs = run_on_reactor(
@@ -534,7 +534,17 @@ def db_upgrade(config: ConfigOpt = None) -> None:
     settings = _settings(config)
     setup_logging("WARNING")
     _database(settings)
-    out.print(f"Database schema is up to date: {settings.resolved_database_url()}", markup=False)
+    out.print(f"Database schema is up to date: {shown_url(settings.resolved_database_url())}", markup=False)
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit for printing: the password masked."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: show nothing of it that could be secret
+        return "(unparseable URL)"
 
 
 @config_app.command("check")
@@ -552,3 +562,14 @@ def config_check(config: ConfigOpt = None) -> None:
 def main() -> None:
     """Entry point of the console script."""
     app()
+
+
+def _service_commands() -> None:
+    from crawler.service import cli as service_cli
+
+    app.command("run")(service_cli.run)
+    app.command("status")(service_cli.status)
+    app.command("web")(service_cli.web)
+
+
+_service_commands()

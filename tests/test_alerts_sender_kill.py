@@ -16,10 +16,8 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -59,14 +57,6 @@ id = "slow-rule"
 query = "robot OR fund"
 mode = "digest"
 """
-
-
-@pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _run(command: str, env: dict[str, str], crash: str | None) -> int:

@@ -162,3 +162,18 @@ def test_extract_a_url_from_a_local_server() -> None:
     assert record["url"] == site.url("/story/")
     assert record["title"] == "SoftBank plans investment in robotics venture"
     assert f"{site.url('/missing/')}: HTTP 404" in result.output
+
+
+def test_db_upgrade_never_prints_the_database_password(pg_url: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    with_password = pg_url.replace("postgres@", "postgres:s3cret-pw@")  # trust auth ignores it
+    env = {**os.environ, "NEWSWATCH_DATABASE_URL": with_password, "NEWSWATCH_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert "postgres:***@" in result.stdout

@@ -1,7 +1,8 @@
 """Crash points for the kill tests: ``NEWSWATCH_CRASH_AT=name[:n]`` SIGKILLs the process at the n-th pass.
 
 The sender calls :func:`checkpoint` at its named points ("claimed", "accepted", "sent",
-"digest-assembly", "digest-stored"); without the variable it does nothing.
+"digest-assembly", "digest-stored"), a crawl process at "crawl-<site id>" once its site is locked;
+without the variable it does nothing.
 """
 
 from __future__ import annotations

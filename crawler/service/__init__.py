@@ -1,0 +1,1 @@
+"""The long-running service (`newswatch run`): schedules crawls, delivery, digests, health and housekeeping."""

@@ -1,0 +1,232 @@
+"""The `newswatch run`, `newswatch status` and `newswatch web` commands (thin: parse, validate, start)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from crawler.settings import Settings
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Configuration folder (default: $NEWSWATCH_CONFIG or ./config).", show_default=False),
+]
+
+
+class StatusFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _check_settings(settings: Settings) -> None:
+    """Exit 2 naming the setting when a duration or the digest schedule is unusable."""
+    from crawler.alerts.digest import DigestSchedule, ScheduleError
+    from crawler.cli import EXIT_CONFIG, fail
+    from crawler.durations import parse_duration
+    from crawler.maintenance import retention_window
+
+    for name in ("crawl_timeout", "send_interval", "silent_min", "min_interval"):
+        try:
+            parse_duration(getattr(settings, name))
+        except ValueError as exc:
+            fail(f"NEWSWATCH_{name.upper()}: {exc}", EXIT_CONFIG)
+    for name in ("keep_article_text", "keep_crawl_runs"):
+        try:
+            retention_window(getattr(settings, name))
+        except ValueError as exc:
+            fail(f"NEWSWATCH_{name.upper()}: {exc}", EXIT_CONFIG)
+    try:
+        DigestSchedule(settings.digest_cron, settings.digest_tz).trigger()
+    except ScheduleError as exc:
+        fail(f"NEWSWATCH_DIGEST_CRON / NEWSWATCH_DIGEST_TZ: {exc}", EXIT_CONFIG)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket for the web part, or exit 1 saying why it cannot listen."""
+    from crawler.cli import fail
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _type, _proto, _name, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} (set NEWSWATCH_WEB_PORT or --port)")
+    return sock
+
+
+def run(
+    once: Annotated[bool, typer.Option("--once", help="Run every due job once and exit (for cron).")] = False,
+    web: Annotated[bool, typer.Option("--web", help="Also serve the web page (NEWSWATCH_WEB_HOST/PORT).")] = False,
+    config: ConfigOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show detailed logs.")] = False,
+) -> None:
+    """Run Newswatch as a service: crawl every site on its schedule, send alerts and digests, watch health."""
+    from crawler.alerts.cli import mail_config, transport_for
+    from crawler.cli import _config, _database, _settings
+    from crawler.logs import setup_logging
+    from crawler.service.service import Service
+    from crawler.web.app import WebContext, create_app, embedded_server
+
+    settings = _settings(config)
+    setup_logging("DEBUG" if verbose else settings.log_level, tracebacks=verbose, fmt=settings.log_format)
+    if not verbose:  # one line per job run is noise; failures are logged by the service itself
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    _check_settings(settings)
+    cfg = _config(settings)
+    mail = mail_config(settings, cfg)
+    transport_for(mail).close()  # exit 2 now if NEWSWATCH_SMTP_URL is unusable
+    engine = _database(settings)
+    service = Service(settings, cfg, engine, mail)
+    server = None
+    if web and not once:
+        sock = listen(settings.web_host, settings.web_port)
+        app = create_app(WebContext(engine, settings, lambda: service.config))
+        server = (embedded_server(app, settings.web_host, settings.web_port), [sock])
+    code = asyncio.run(service.run(once=once, web=server))
+    raise typer.Exit(code)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(type(value).__name__)
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "-"
+    seconds = int((now - moment).total_seconds())
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60}m ago"
+    if seconds < 172800:
+        return f"{seconds // 3600}h ago"
+    return f"{seconds // 86400}d ago"
+
+
+def status(
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 unless the database answers and the service beats.")
+    ] = False,
+    format: Annotated[StatusFormat, typer.Option("--format", "-f", help="Output format.")] = StatusFormat.table,
+    config: ConfigOpt = None,
+) -> None:
+    """Show the service's heartbeat, each site's health and the delivery backlog."""
+    from crawler.cli import _config, _settings, clean, err, fail, out
+    from crawler.logs import setup_logging
+    from crawler.service.service import health_policy
+    from crawler.service.status import service_status
+    from crawler.store import StoreError, create_db_engine
+
+    settings = _settings(config)
+    setup_logging("ERROR")
+    cfg = _config(settings)
+    try:
+        engine = create_db_engine(settings.resolved_database_url())
+    except StoreError as exc:
+        fail(str(exc))
+    enabled = [s for s in cfg.sites if s.enabled]
+    report = service_status(engine, enabled, health_policy(settings), settings.heartbeat_interval)
+    if format is StatusFormat.json:
+        record = asdict(report)
+        record["healthy"] = report.healthy
+        out.print(json.dumps(record, default=_json_default, ensure_ascii=False), markup=False)
+    else:
+        now = report.checked_at
+        beat = report.heartbeat
+        verdict = "[green]healthy[/]" if report.healthy else "[bold red]unhealthy[/]"
+        out.print(f"Service: {verdict}", markup=True)
+        if beat is not None:
+            out.print(
+                f"  instance {clean(beat.instance)}, {beat.state}, started {_ago(beat.started_at, now)}, "
+                f"last heartbeat {_ago(beat.beat_at, now)}",
+                markup=False,
+            )
+        for problem in report.problems:
+            out.print(f"  {clean(problem)}", markup=False)
+        if report.database_ok:
+            box = report.outbox
+            out.print(
+                f"Outbox: {box.get('pending', 0)} pending, {box.get('sending', 0)} sending, "
+                f"{box.get('failed', 0)} failed, {box.get('sent_24h', 0)} sent in 24h",
+                markup=False,
+            )
+            for line in report.failed_messages:
+                out.print(f"  failed: {clean(line)}", markup=False)
+            _sites_table(report.sites, now)
+    if check and not report.healthy:
+        err.print("unhealthy: " + "; ".join(clean(p) for p in report.problems), markup=False)
+        raise typer.Exit(1)
+
+
+def _sites_table(sites: list[Any], now: datetime) -> None:
+    from crawler.cli import clean, out
+
+    table = Table(title=f"{len(sites)} site(s)", title_justify="left")
+    columns = ("site", "state", "last crawl", "last success", "fails", "new/run", "403/429/5xx", "robots",
+               "no article", "no date", "last new")
+    for column in columns:
+        left = column in ("site", "state", "last crawl", "last success", "last new")
+        table.add_column(column, justify="left" if left else "right")
+    colours = {"ok": "green", "broken": "bold red", "silent": "yellow", "new": "dim"}
+    for site in sites:
+        table.add_row(
+            clean(site.site_id),
+            f"[{colours.get(site.state, 'white')}]{site.state}[/]",
+            f"{_ago(site.last_run_at, now)} ({site.last_status})" if site.last_run_at else "-",
+            _ago(site.last_success_at, now),
+            str(site.consecutive_failures),
+            f"{site.articles_per_run:.1f}",
+            f"{site.http_403}/{site.http_429}/{site.http_5xx}",
+            str(site.robots_denied),
+            f"{site.extraction_failed_share:.0%}",
+            f"{site.undated_share:.0%}",
+            _ago(site.last_new_at, now),
+        )
+    out.print(table)
+    for site in sites:
+        if site.state in ("broken", "silent") and site.reason:
+            out.print(f"{clean(site.site_id)}: {clean(site.reason)}", markup=False)
+
+
+def web(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default NEWSWATCH_WEB_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default NEWSWATCH_WEB_PORT).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the web page (and /healthz, /readyz) on its own, next to a `newswatch run` process."""
+    from crawler.cli import _config, _settings, fail, out
+    from crawler.logs import setup_logging
+    from crawler.store import StoreError, create_db_engine
+    from crawler.web.app import WebContext, create_app, standalone_server
+
+    settings = _settings(config)
+    setup_logging(settings.log_level, fmt=settings.log_format)
+    cfg = _config(settings)
+    try:
+        engine = create_db_engine(settings.resolved_database_url())
+    except StoreError as exc:
+        fail(str(exc))
+    host = host or settings.web_host
+    port = port or settings.web_port
+    sock = listen(host, port)
+    app = create_app(WebContext(engine, settings, lambda: cfg))
+    out.print(f"Serving on http://{host}:{port}/", markup=False)
+    standalone_server(app, host, port).run(sockets=[sock])

@@ -1,0 +1,1 @@
+"""The web part: health probes now, the review pages of flagged stories."""
