@@ -1,4 +1,4 @@
-# Newswatch service image: `docker compose up` uses it for the migration and the crawler.
+# Newswatch image: `docker compose up` uses it for the migration, the service (`newswatch run`) and the web page.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -14,6 +14,8 @@ COPY config ./config
 ENV NEWSWATCH_CONFIG=/app/config NEWSWATCH_DATA_DIR=/data
 RUN mkdir -p /data && chown newswatch /data
 USER newswatch
+EXPOSE 8080
+STOPSIGNAL SIGTERM
 VOLUME ["/data"]
 ENTRYPOINT ["newswatch"]
-CMD ["--help"]
+CMD ["run"]
