@@ -1,4 +1,4 @@
-"""Database tables (SQLModel): articles, rule matches, seen pages, crawl runs, stories, alerts and the outbox."""
+"""Database tables (SQLModel): articles, rule matches, seen pages, crawl runs, stories, alerts, the outbox, triage."""
 
 from __future__ import annotations
 
@@ -252,3 +252,35 @@ class HeartbeatRow(SQLModel, table=True):
     state: str = Field(default="running", max_length=16)  # "running", "stopping" or "stopped"
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
+
+TRIAGE_STATES = ("relevant", "irrelevant", "reviewed")
+
+
+class TriageRow(SQLModel, table=True):
+    """A reader's verdict on a flagged article: "relevant", "irrelevant" or "reviewed" (seen, no verdict),
+    with an optional note. An article without a row is "new"."""
+
+    __tablename__ = "triage"
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    state: str = Field(index=True, max_length=16)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_by: str | None = Field(default=None, max_length=64)  # "web", "cli" or the web user
+
+
+# Full-text search lives outside the models (see migration 0005): an FTS5 table on SQLite, an expression
+# GIN index on PostgreSQL. Schema comparisons leave these names alone.
+SEARCH_TABLE = "article_fts"
+SEARCH_INDEX = "ix_article_search"
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic filter: skip the full-text search table, its shadow tables and the search index."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(SEARCH_TABLE)
+    return not (type_ == "index" and name == SEARCH_INDEX)

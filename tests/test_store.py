@@ -148,6 +148,9 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
+    from crawler.models import include_name
+
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []

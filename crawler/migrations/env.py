@@ -7,7 +7,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import crawler.models  # noqa: F401  (registers every table on the metadata)
+import crawler.models
 
 target_metadata = SQLModel.metadata
 
@@ -18,6 +18,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=crawler.models.include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
