@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import logging
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -29,14 +26,7 @@ from crawler.config import Config, ConfigError, load_config
 from crawler.durations import parse_duration
 from crawler.logs import setup_logging
 from crawler.settings import Settings, load_settings
-from crawler.store import (
-    FlaggedArticle,
-    StoreError,
-    flagged_articles,
-    iter_articles,
-    match_counts,
-    open_database,
-)
+from crawler.store import StoreError, iter_articles, match_counts, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -80,12 +70,6 @@ class TextFormat(StrEnum):
 class MatchFormat(StrEnum):
     text = "text"
     jsonl = "jsonl"
-
-
-class ReviewFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def clean(text: str | None) -> str:
@@ -216,6 +200,11 @@ def demo(
     with Session(engine) as session:
         print_flagged(out, session, site.id, runs[0])
     after_demo(out, settings, cfg, engine)
+    out.print(
+        f"Review and triage them in your browser: newswatch web  (then open "
+        f"http://{settings.web_host}:{settings.web_port}/stories), or on the terminal: newswatch review list",
+        markup=False,
+    )
 
 
 # --------------------------------------------------------------------------- extract and match
@@ -443,88 +432,6 @@ def rules_test(
         err.print(f"{flagged} of {total} would be flagged", markup=False)
 
 
-# --------------------------------------------------------------------------- review
-
-
-@review_app.command("list")
-def review_list(
-    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id.")] = None,
-    site: Annotated[str | None, typer.Option("--site", help="Only this site id.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only flagged within this period, e.g. 7d, 12h.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many rows (0: all).")] = 0,
-    format: Annotated[ReviewFormat, typer.Option("--format", "-f", help="Output format.")] = ReviewFormat.table,
-    config: ConfigOpt = None,
-) -> None:
-    """List flagged articles, newest first: one row per article and rule."""
-    from crawler.models import utcnow
-
-    settings = _settings(config)
-    setup_logging("WARNING")
-    cutoff = None
-    if since:
-        try:
-            cutoff = utcnow() - parse_duration(since)
-        except ValueError as exc:
-            fail(f"--since: {exc}", EXIT_CONFIG)
-    engine = _database(settings)
-    with Session(engine) as session:
-        rows = flagged_articles(session, rule_id=rule, site_id=site, since=cutoff, limit=limit or None)
-    if format is ReviewFormat.json:
-        out.print(_dumps([_review_record(r) for r in rows]), markup=False)
-    elif format is ReviewFormat.csv:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["flagged_at", "rule", "site", "published", "title", "url", "terms"])
-        for r in rows:
-            published = r.published.isoformat() if r.published else ""
-            writer.writerow(
-                [
-                    r.flagged_at.isoformat(),
-                    r.rule,
-                    _csv_safe(r.site),
-                    published,
-                    _csv_safe(r.title),
-                    _csv_safe(r.url),
-                    _csv_safe("; ".join(r.terms)),
-                ]
-            )
-        sys.stdout.write(buffer.getvalue())
-    else:
-        table = Table(title=f"{len(rows)} flagged", title_justify="left")
-        for column in ("flagged", "rule", "site", "published", "title"):
-            table.add_column(column)
-        for r in rows:
-            table.add_row(
-                r.flagged_at.strftime("%Y-%m-%d %H:%M"),
-                r.rule,
-                clean(r.site),
-                r.published.strftime("%Y-%m-%d") if r.published else "",
-                clean(r.title),
-            )
-        out.print(table)
-
-
-def _review_record(row: FlaggedArticle) -> dict[str, Any]:
-    return {
-        "url": row.url,
-        "title": row.title,
-        "site": row.site,
-        "rule": row.rule,
-        "terms": row.terms,
-        "published": row.published,
-        "flagged_at": row.flagged_at,
-        "snippet": row.snippet,
-        "amounts": row.amounts,
-        "hits": row.hits,
-    }
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas in untrusted cells."""
-    value = clean(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 # --------------------------------------------------------------------------- db and config
 
 
@@ -573,3 +480,15 @@ def _service_commands() -> None:
 
 
 _service_commands()
+
+
+def _review_commands() -> None:
+    from crawler.review import cli as review_cli
+
+    review_app.command("list")(review_cli.review_list)
+    review_app.command("show")(review_cli.review_show)
+    review_app.command("mark")(review_cli.review_mark)
+    review_app.command("export")(review_cli.review_export)
+
+
+_review_commands()

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # The web page
     web_host: str = Field(default="127.0.0.1", description="address `newswatch web` / `run --web` listens on")
     web_port: int = Field(default=8080, ge=1, le=65535, description="port of the web page")
+    web_password: str | None = Field(
+        default=None, description="password of the web page; required to listen on a non-loopback address"
+    )
+    web_secret: str | None = Field(
+        default=None, description="key signing web sessions and CSRF tokens (default: one kept in the data folder)"
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data folder."""

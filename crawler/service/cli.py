@@ -68,6 +68,17 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _check_bind(host: str, settings: Settings) -> None:
+    """Exit 2 when the web page would listen on a public address without a password."""
+    from crawler.cli import EXIT_CONFIG, fail
+    from crawler.web.security import WebConfigError, check_bind
+
+    try:
+        check_bind(host, settings.web_password)
+    except WebConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+
+
 def run(
     once: Annotated[bool, typer.Option("--once", help="Run every due job once and exit (for cron).")] = False,
     web: Annotated[bool, typer.Option("--web", help="Also serve the web page (NEWSWATCH_WEB_HOST/PORT).")] = False,
@@ -93,6 +104,7 @@ def run(
     service = Service(settings, cfg, engine, mail)
     server = None
     if web and not once:
+        _check_bind(settings.web_host, settings)
         sock = listen(settings.web_host, settings.web_port)
         app = create_app(WebContext(engine, settings, lambda: service.config))
         server = (embedded_server(app, settings.web_host, settings.web_port), [sock])
@@ -211,21 +223,21 @@ def web(
     port: Annotated[int | None, typer.Option(help="Port (default NEWSWATCH_WEB_PORT).")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Serve the web page (and /healthz, /readyz) on its own, next to a `newswatch run` process."""
-    from crawler.cli import _config, _settings, fail, out
+    """Serve the review page (and /healthz, /readyz) on its own, next to a `newswatch run` process.
+
+    It listens on 127.0.0.1 unless told otherwise; another address needs NEWSWATCH_WEB_PASSWORD.
+    """
+    from crawler.cli import _config, _database, _settings, out
     from crawler.logs import setup_logging
-    from crawler.store import StoreError, create_db_engine
     from crawler.web.app import WebContext, create_app, standalone_server
 
     settings = _settings(config)
     setup_logging(settings.log_level, fmt=settings.log_format)
     cfg = _config(settings)
-    try:
-        engine = create_db_engine(settings.resolved_database_url())
-    except StoreError as exc:
-        fail(str(exc))
     host = host or settings.web_host
     port = port or settings.web_port
+    _check_bind(host, settings)
+    engine = _database(settings)
     sock = listen(host, port)
     app = create_app(WebContext(engine, settings, lambda: cfg))
     out.print(f"Serving on http://{host}:{port}/", markup=False)

@@ -1,21 +1,29 @@
-"""The FastAPI application: /healthz (the process answers) and /readyz (database and service heartbeat)."""
+"""The FastAPI application: assembles the review pages, access control, static files, /healthz and /readyz."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException
 
 from crawler.config import Config
 from crawler.health import HealthPolicy
 from crawler.service.status import service_status
 from crawler.settings import Settings
+from crawler.web import access, pages
+from crawler.web.render import environment
+from crawler.web.security import LoginLimiter, Signer, load_secret
+
+STATIC = Path(__file__).parent / "static"
 
 
 @dataclass
@@ -25,6 +33,7 @@ class WebContext:
     engine: Engine
     settings: Settings
     config: Callable[[], Config]  # the service may reload its configuration
+    login_limiter: LoginLimiter = field(default_factory=LoginLimiter)
 
     def policy(self) -> HealthPolicy:
         from crawler.service.service import health_policy
@@ -36,6 +45,37 @@ def create_app(context: WebContext) -> FastAPI:
     """The web application (no docs pages: it faces the operator, not API clients)."""
     app = FastAPI(title="Newswatch", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.context = context
+    settings = context.settings
+    app.state.access = policy = access.Access(
+        signer=Signer(load_secret(settings.web_secret, settings.data_dir)),
+        password=settings.web_password or None,
+        base_url=settings.base_url,
+        limiter=context.login_limiter,
+    )
+    templates = environment()
+
+    def render(request: Request, name: str, values: dict[str, Any], status: int = 200) -> Response:
+        page = templates.get_template(name).render(
+            csrf_token=getattr(request.state, "csrf_token", ""),
+            user=getattr(request.state, "user", None) if policy.password else None,
+            nav=values.pop("nav", ""),
+            message=values.pop("message", None),
+            **values,
+        )
+        return HTMLResponse(page, status_code=status)
+
+    app.state.render = render
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if "text/html" in request.headers.get("accept", ""):
+            heading = {403: "Refused", 404: "Not found", 405: "Not allowed"}.get(exc.status_code, "Error")
+            return render(request, "error.html", {"heading": heading, "detail": str(exc.detail)}, exc.status_code)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    access.install(app, policy)
+    pages.install(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
