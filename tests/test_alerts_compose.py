@@ -72,6 +72,7 @@ def _item(
         amounts=[{"text": "¥48bn", "value": 4.8e10, "currency": "JPY", "usd": 3.2e8}],
         terms=["softbank"],
         also=[Source(site + "-copy", "https://other.example/x")],
+        article_id=100 + n,
     )
 
 
@@ -172,15 +173,25 @@ def test_message_headers_and_links(tmp_path: Path) -> None:
     parsed = _parse(composed.raw)
     assert parsed["Message-ID"] == "<nw.instant.7.abc@alerts.example>"
     assert parsed["Date"] == "Fri, 20 Nov 2026 08:00:00 +0000"
-    assert str(parsed["List-Unsubscribe"]).strip() == (
-        "<https://newswatch.example/unsubscribe?recipient=alice%40example.com>, "
-        "<mailto:newswatch@alerts.example?subject=unsubscribe>"
-    )
-    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert str(parsed["List-Unsubscribe"]).strip() == "<mailto:newswatch@alerts.example?subject=unsubscribe>"
     assert parsed["Subject"] == "[Newswatch] 1 new story for rule-a: Hello"
-    assert "https://newswatch.example/review?rule=rule-a" in composed.html
+    assert "https://newswatch.example/stories?rule=rule-a" in composed.html
     assert 'style="' in composed.html  # CSS inlined for mail clients
     no_base = MailConfig(mail_from="n@alerts.example", default_recipients=("a@b.example",))
     plain = _parse(compose(Envelope("a@b.example", "<x@y>", DATE, "digest"), [_item("Hi", 2)], no_base).raw)
     assert str(plain["List-Unsubscribe"]).strip() == "<mailto:n@alerts.example?subject=unsubscribe>"
     assert "List-Unsubscribe-Post" not in plain
+
+
+def test_each_story_links_to_its_review_page() -> None:
+    composed = compose(
+        Envelope("alice@example.com", "<nw.digest.1@alerts.example>", DATE, "digest"),
+        [_item("First", 1), _item("Second", 2)],
+        CONFIG,
+    )
+    assert 'href="https://newswatch.example/stories/101"' in composed.html
+    assert 'href="https://newswatch.example/stories/102"' in composed.html
+    assert "Review: https://newswatch.example/stories/101" in composed.text
+    no_base = MailConfig(mail_from="n@alerts.example", default_recipients=("a@b.example",))
+    plain = compose(Envelope("a@b.example", "<x@y>", DATE, "digest"), [_item("Hi", 2)], no_base)
+    assert "/stories/" not in plain.html and "/stories/" not in plain.text

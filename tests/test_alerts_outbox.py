@@ -104,7 +104,7 @@ def test_digest_is_capped_with_and_n_more(engine: Engine, tmp_path: Path) -> Non
     assert "Subject: [Newswatch] Digest: 5 new stories for slow-rule" in raw
     parsed = email.message_from_bytes(row.body, policy=policy.default)
     text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "...and 3 more stories: https://nw.example/review" in text
+    assert "...and 3 more stories: https://nw.example/stories" in text
     assert plan_digest(engine, config, "alice@example.com", NOW) is None
 
 

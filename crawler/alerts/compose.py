@@ -152,6 +152,7 @@ class StoryItem:
     amounts: Sequence[dict[str, Any]] = ()
     terms: Sequence[str] = ()
     also: Sequence[Source] = ()
+    article_id: int | None = None  # the article the alert names: its review page
 
 
 @dataclass(frozen=True)
@@ -209,8 +210,9 @@ def subject_for(kind: str, items: Sequence[StoryItem], total: int) -> str:
     return header_text(f"[Newswatch] Digest: {total} new {noun} for {rules}", 200)
 
 
-def _story_view(item: StoryItem, zone: tzinfo) -> dict[str, Any]:
+def _story_view(item: StoryItem, zone: tzinfo, config: MailConfig) -> dict[str, Any]:
     return {
+        "review_url": config.story_url(item.article_id),
         "title": plain_text(item.title, TITLE_MAX) or "(no title)",
         "url": safe_url(item.url),
         "site": plain_text(item.site, 80),
@@ -233,7 +235,7 @@ def compose(
     zone = _zone(config.digest_tz)
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
-        groups.setdefault(item.rule_id, []).append(_story_view(item, zone))
+        groups.setdefault(item.rule_id, []).append(_story_view(item, zone, config))
     total = len({item.story_id for item in items}) + more
     subject = subject_for(envelope.kind, items, total)
     recipient = envelope.recipient
@@ -254,7 +256,6 @@ def compose(
         "more": more,
         "more_url": config.review_url(),
         "review_url": config.review_url(),
-        "unsubscribe_url": config.unsubscribe_url(recipient),
         "recipient": recipient,
     }
     html_env, text_env = _environments()
@@ -268,13 +269,9 @@ def compose(
     message["Subject"] = subject
     message["Date"] = format_datetime(envelope.date)
     message["Message-ID"] = envelope.message_id
-    unsubscribe = [f"<mailto:{config.mail_from}?subject=unsubscribe>"]
-    one_click = config.unsubscribe_url(recipient)
-    if one_click:
-        unsubscribe.insert(0, f"<{one_click}>")
-    message["List-Unsubscribe"] = ", ".join(unsubscribe)
-    if one_click and one_click.startswith("https://"):
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # Recipients are set in rules.toml / NEWSWATCH_MAIL_TO by the operator, so unsubscribing is a mail to them
+    # (no one-click URL: the review page has no subscription list to change).
+    message["List-Unsubscribe"] = f"<mailto:{config.mail_from}?subject=unsubscribe>"
     message["Auto-Submitted"] = "auto-generated"
     message["X-Newswatch-Kind"] = envelope.kind
     for name, value in envelope.extra_headers.items():

@@ -153,10 +153,10 @@ class MailConfig:
         """The review page (for one rule), when NEWSWATCH_BASE_URL is set."""
         if not self.base_url:
             return None
-        return f"{self.base_url}/review" + (f"?rule={quote(rule_id)}" if rule_id else "")
+        return f"{self.base_url}/stories" + (f"?rule={quote(rule_id)}" if rule_id else "")
 
-    def unsubscribe_url(self, recipient: str) -> str | None:
-        """The one-click unsubscribe URL of a recipient, when NEWSWATCH_BASE_URL is set."""
-        if not self.base_url:
+    def story_url(self, article_id: int | None) -> str | None:
+        """The review page of one article, when NEWSWATCH_BASE_URL is set."""
+        if not self.base_url or article_id is None:
             return None
-        return f"{self.base_url}/unsubscribe?recipient={quote(recipient, safe='')}"
+        return f"{self.base_url}/stories/{int(article_id)}"

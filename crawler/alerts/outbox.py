@@ -125,6 +125,7 @@ def story_items(session: Session, alerts: Iterable[AlertRow]) -> list[StoryItem]
                 amounts=list(match.amounts or []) if match else [],
                 terms=list(match.terms or []) if match else [],
                 also=[Source(site, url) for site, url in copies],
+                article_id=article.id,
             )
         )
     return items

@@ -42,8 +42,9 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _story(item: StoryItem) -> dict[str, Any]:
+def _story(item: StoryItem, config: MailConfig) -> dict[str, Any]:
     return {
+        "review_url": config.story_url(item.article_id),
         "rule": item.rule_id,
         "title": plain_text(item.title, TITLE_MAX),
         "url": safe_url(item.url),
@@ -58,7 +59,7 @@ def _story(item: StoryItem) -> dict[str, Any]:
 def payload(url: str, message_id: str, items: Sequence[StoryItem], config: MailConfig) -> tuple[str, bytes]:
     """The subject line and the JSON body of the call to ``url`` about ``items`` (one story)."""
     subject = subject_for("instant", items, len({item.story_id for item in items}))
-    stories = [_story(item) for item in items]
+    stories = [_story(item, config) for item in items]
     kind = flavour(url)
     body: dict[str, Any]
     if kind == "slack":
