@@ -55,6 +55,18 @@ def test_ports_are_published_on_loopback_only_and_settings_exist() -> None:
         assert data["services"][name]["environment"] == env
 
 
+def test_the_web_service_listens_beyond_loopback_only_with_a_password() -> None:
+    from crawler.web.security import check_bind
+
+    data = compose()
+    command = data["services"]["web"]["command"]
+    host = command[command.index("--host") + 1]
+    password = data["x-newswatch-env"].get("NEWSWATCH_WEB_PASSWORD")
+    assert password, "the web service needs NEWSWATCH_WEB_PASSWORD to listen on the container network"
+    assert password.startswith("${NEWSWATCH_WEB_PASSWORD:?"), "the password must come from .env, not the file"
+    check_bind(host, password)  # would raise WebConfigError without one
+
+
 def test_dockerfile_runs_the_console_script() -> None:
     text = (REPO / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r'^ENTRYPOINT \["newswatch"\]$', text, re.M)
