@@ -223,7 +223,10 @@ def test_unknown_story_is_a_404_page(web: Web) -> None:
     response = web.client.get("/stories/999999", headers={"accept": "text/html"})
     assert response.status_code == 404
     assert "There is no stored article with id 999999." in response.text
-    assert web.client.get("/stories/not-a-number", headers={"accept": "text/html"}).status_code == 422
+    for accept in ("text/html", "application/json"):  # a malformed id: a plain 400 that does not echo it
+        response = web.client.get("/stories/1%3Cb%3Ebold", headers={"accept": accept})
+        assert response.status_code == 400
+        assert "bold" not in response.text
 
 
 def test_hostile_article_is_shown_as_text(web: Web) -> None:
@@ -405,3 +408,4 @@ def test_health_endpoints_and_static_files(web: Web) -> None:
     css = web.client.get("/static/style.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert web.client.get("/static/htmx.min.js").status_code == 200
+

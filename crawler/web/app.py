@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
@@ -72,6 +73,15 @@ def create_app(context: WebContext) -> FastAPI:
             heading = {403: "Refused", 404: "Not found", 405: "Not allowed"}.get(exc.status_code, "Error")
             return render(request, "error.html", {"heading": heading, "detail": str(exc.detail)}, exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        """A malformed path or form value (e.g. /stories/abc): a plain 400, without echoing the input."""
+        fields = ", ".join(str(error.get("loc", ["?"])[-1]) for error in exc.errors()[:5])
+        detail = f"malformed request ({fields})"
+        if "text/html" in request.headers.get("accept", ""):
+            return render(request, "error.html", {"heading": "Bad request", "detail": detail}, 400)
+        return JSONResponse({"detail": detail}, status_code=400)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     access.install(app, policy)
