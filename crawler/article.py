@@ -12,13 +12,17 @@ class Page:
 
     site_id: str
     url: str
-    html: str
+    html: str = field(repr=False)
     fetched_at: datetime
     # Publication date and title announced by the feed or sitemap that linked the page, if any.
     listed_published: datetime | None = None
     listed_title: str | None = None
     # The URL that was requested, when a redirect led elsewhere.
     requested_url: str | None = None
+    # The undecoded body and its encoding (as the response declared or Scrapy detected it): the spider sends
+    # these instead of ``html`` so that decoding happens in the extraction worker, not on the reactor.
+    body: bytes | None = field(default=None, repr=False)
+    encoding: str | None = None
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,7 @@ def crawl(
 ) -> None:
     """Crawl the configured sites once, store new articles, flag them with the rules, then exit."""
     from crawler.crawl import crawl_sites, run_on_reactor
+    from crawler.httpcache import http_cache
 
     settings = _settings(config)
     setup_logging("DEBUG" if verbose else settings.log_level, "INFO" if verbose else "WARNING", tracebacks=verbose)
@@ -160,7 +161,12 @@ def crawl(
     engine = _database(settings)
     matcher = cfg.ruleset()
     alerts = alert_setup(cfg)
-    runs = run_on_reactor(lambda: crawl_sites(engine, sites, matcher, alerts=alerts))
+    overrides = http_cache(settings.http_cache_dir)
+    runs = run_on_reactor(
+        lambda: crawl_sites(
+            engine, sites, matcher, settings=overrides, alerts=alerts, workers=settings.extract_workers
+        )
+    )
     _print_runs(runs)
     after_crawl(out, settings, cfg, engine)
 
@@ -175,6 +181,7 @@ def demo(
     from crawler.crawl import crawl_sites, run_on_reactor
     from crawler.demo.server import SampleSite
     from crawler.demo_run import DEMO_NOW, demo_site_config, print_flagged
+    from crawler.httpcache import http_cache
 
     settings = _settings(config)
     setup_logging("DEBUG" if verbose else "WARNING", "INFO" if verbose else "WARNING", tracebacks=verbose)
@@ -189,10 +196,13 @@ def demo(
         site = demo_site_config(site_server.base_url)
         out.print(f"Sample news site running at {site_server.base_url}/ ({len(site_server.articles)} articles)")
         out.print(f"Database: {shown_url(settings.resolved_database_url())}")
-        overrides = {"AUTOTHROTTLE_ENABLED": False}
+        overrides = {"AUTOTHROTTLE_ENABLED": False, **http_cache(settings.http_cache_dir)}
         alerts = alert_setup(cfg)
         runs = run_on_reactor(
-            lambda: crawl_sites(engine, [site], cfg.ruleset(), settings=overrides, max_age=None, alerts=alerts)
+            lambda: crawl_sites(
+                engine, [site], cfg.ruleset(), settings=overrides, max_age=None, alerts=alerts,
+                workers=settings.extract_workers,
+            )
         )
     finally:
         site_server.stop()

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from crawler.analysis import AnalysisPool
 from crawler.config import SiteConfig
 from crawler.process import Matcher, PageProcessor
 from crawler.scrapy_settings import scrapy_settings
@@ -49,6 +50,8 @@ class SiteRun:
     http_429: int = 0
     http_5xx: int = 0
     undated: int = 0
+    wire_bytes: int = 0  # response bodies as they arrived (compressed; a 304 has none)
+    not_modified: int = 0  # entry points that answered 304 Not Modified
     duration: float = 0.0
     problems: list[str] = field(default_factory=list)
     run_id: int | None = None
@@ -73,6 +76,8 @@ class SiteRun:
             "http_429": self.http_429,
             "http_5xx": self.http_5xx,
             "undated": self.undated,
+            "wire_bytes": self.wire_bytes,
+            "not_modified": self.not_modified,
             "duration": round(self.duration, 3),
         }
 
@@ -90,6 +95,8 @@ def _run_from_stats(site_id: str, stats: dict[str, Any], source_errors: list[str
     run.http_429 = int(stats.get("newswatch/http_429", 0))
     run.http_5xx = int(stats.get("newswatch/http_5xx", 0))
     run.undated = int(stats.get("newswatch/undated", 0))
+    run.wire_bytes = int(stats.get("newswatch/wire_bytes", 0))
+    run.not_modified = int(stats.get("newswatch/not_modified", 0))
     run.errors = int(stats.get("newswatch/error", 0)) + len(source_errors)
     run.problems = list(source_errors)
     reason = stats.get("finish_reason")
@@ -131,12 +138,16 @@ async def crawl_site(
     run_id: int | None = None,
     timeout: timedelta | None = None,
     started: Callable[[Any], None] | None = None,
+    pool: AnalysisPool | None = None,
+    workers: int | None = None,
 ) -> SiteRun:
     """Crawl one site once with ``runner`` (an AsyncCrawlerRunner) and record the run. Never raises.
 
     With ``alerts``, each new article gets its story and its alert rows in the transaction that stores it.
     ``run_id``: a crawl run already recorded as started (by the service); ``timeout``: the crawl is closed
     after this long, keeping what it stored; ``started`` is called with the Scrapy crawler once it exists.
+    Pages are analysed in ``pool``, else in a pool of ``workers`` processes made for this crawl (None: one
+    per core; 0: no processes, in threads of this one).
     """
     from scrapy.crawler import Crawler
 
@@ -156,8 +167,15 @@ async def crawl_site(
         with Session(engine) as session:
             return known_urls(session, urls)
 
+    own_pool = pool is None and workers != 0
+    if own_pool:
+        pool = AnalysisPool(matcher, workers)
     context = CrawlContext(
-        site=site, seen=seen, max_age=max_age, processor=PageProcessor(engine, matcher, recorder, (site.id, site.name))
+        site=site,
+        seen=seen,
+        max_age=max_age,
+        processor=PageProcessor(engine, matcher, recorder, (site.id, site.name)),
+        pool=pool,
     )
     try:
         crawler = Crawler(NewsSpider, site_settings(runner.settings, site, timeout))
@@ -169,6 +187,9 @@ async def crawl_site(
     except Exception as exc:  # a crash in one site's crawl must not stop the others
         logger.exception("crawl of site %s failed", site.id)
         result = SiteRun(site_id=site.id, status="failed", problems=[f"crawl crashed: {type(exc).__name__}: {exc}"])
+    finally:
+        if own_pool and pool is not None:
+            pool.close()
     result.duration = time.monotonic() - began
     result.run_id = run_id
     try:
@@ -215,13 +236,23 @@ async def crawl_sites(
     settings: dict[str, Any] | None = None,
     max_age: timedelta | None = timedelta(days=30),
     alerts: AlertSetup | None = None,
+    workers: int | None = None,
 ) -> list[SiteRun]:
-    """Crawl every site once, concurrently, on the running asyncio reactor (``alerts``: see crawl_site)."""
+    """Crawl every site once, concurrently, on the running asyncio reactor (``alerts``, ``workers``: see
+    crawl_site); the sites share one pool of analysis workers."""
     from scrapy.crawler import AsyncCrawlerRunner
 
     runner = AsyncCrawlerRunner(scrapy_settings(settings))
-    crawls = (crawl_site(runner, engine, site, matcher, max_age=max_age, alerts=alerts) for site in sites)
-    return list(await asyncio.gather(*crawls))
+    pool = AnalysisPool(matcher, workers) if workers != 0 else None
+    try:
+        crawls = (
+            crawl_site(runner, engine, site, matcher, max_age=max_age, alerts=alerts, pool=pool, workers=0)
+            for site in sites
+        )
+        return list(await asyncio.gather(*crawls))
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 def run_on_reactor(main: Callable[[], Any], *, signal_handlers: bool = True) -> Any:

@@ -1,4 +1,4 @@
-"""Scrapy item pipeline: hands fetched pages to crawler.process off the reactor thread and counts outcomes."""
+"""Scrapy item pipeline: pages go to the analysis workers, then to storage off the reactor; counts outcomes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
+from crawler.analysis import AnalysisPool
 from crawler.article import Page, PageFailure
 from crawler.process import Outcome, PageProcessor
 
@@ -22,9 +23,13 @@ class StorePipeline:
         return cls(crawler)
 
     async def process_item(self, item: Any) -> Any:
-        spider = self.crawler.spider
-        processor: PageProcessor = spider.context.processor  # type: ignore[union-attr]
-        if isinstance(item, Page):
+        context = self.crawler.spider.context  # type: ignore[union-attr]
+        processor: PageProcessor = context.processor
+        pool: AnalysisPool | None = context.pool
+        if isinstance(item, Page) and pool is not None:
+            analysis = await pool.analyse(item, processor.site_names)
+            outcome = await asyncio.to_thread(processor.store, item, analysis)
+        elif isinstance(item, Page):
             outcome = await asyncio.to_thread(processor.process, item)
         elif isinstance(item, PageFailure):
             outcome = await asyncio.to_thread(processor.fail, item)

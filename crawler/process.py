@@ -1,21 +1,25 @@
-"""Turn one fetched page into a stored outcome: extract, match the rules, store (plain functions, no Scrapy)."""
+"""Turn one analysed page into a stored outcome: the article, its matches, story and alerts (no Scrapy)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from crawler.article import Article, Match, Page, PageFailure, Skipped
-from crawler.extract import extract_page
+from crawler.alerts.stories import Signature
+from crawler.analysis import Analysis, analyse, finish_article
+from crawler.article import Article, Match, Page, PageFailure
 from crawler.store import record_page, save_article
-from crawler.urls import canonicalize_url, host_of
+from crawler.urls import canonicalize_url
+
+__all__ = ["Matcher", "NewArticleRecorder", "Outcome", "PageProcessor", "finish_article"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +38,13 @@ class NewArticleRecorder(Protocol):
     def guard(self) -> AbstractContextManager[None]: ...
 
     def record(
-        self, session: Session, article_id: int, site_id: str, article: Article, matches: Sequence[Match]
+        self,
+        session: Session,
+        article_id: int,
+        site_id: str,
+        article: Article,
+        matches: Sequence[Match],
+        signature: Signature | None = None,
     ) -> None: ...
 
 
@@ -49,25 +59,6 @@ class Outcome:
     matches: list[Match] = field(default_factory=list)
     title: str | None = None
     undated: bool = False  # a new article whose publication date was not found
-
-
-def _same_site(url: str, other: str) -> bool:
-    a, b = host_of(url), host_of(other)
-    return a == b or a.endswith("." + b) or b.endswith("." + a)
-
-
-def finish_article(article: Article, page: Page) -> Article:
-    """Fill in what the listing knew (feed date first, title as a fallback) and canonicalise the URL."""
-    canonical = article.canonical_url or page.url
-    if not _same_site(canonical, page.url):
-        canonical = page.url
-    return replace(
-        article,
-        url=page.url,
-        canonical_url=canonicalize_url(canonical),
-        published=page.listed_published or article.published,
-        title=article.title or (page.listed_title or ""),
-    )
 
 
 class PageProcessor:
@@ -86,18 +77,23 @@ class PageProcessor:
         self.site_names = site_names  # what `site:` terms look at: the site's id and name
 
     def process(self, page: Page) -> Outcome:
-        """Store the page's article with its matches, or record why it was skipped. Never raises."""
+        """Analyse the page here (no worker process) and store the outcome. Never raises."""
         try:
-            result = extract_page(page.html, page.url)
+            analysis = analyse(page, self.matcher, self.site_names)
         except Exception as exc:  # an extractor bug must not stop the crawl
             logger.exception("extraction failed for %s", page.url)
-            return self._record(page.site_id, page.url, "skipped", f"extraction failed: {type(exc).__name__}")
-        if isinstance(result, Skipped):
-            logger.info("skipped %s: %s", page.url, result.reason)
-            return self._record(page.site_id, page.url, "skipped", result.reason, page.requested_url)
-        article = finish_article(result, page)
-        site = self.site_names or (page.site_id,)
-        matches = self.matcher.match(article.title, article.text, site=site, url=article.canonical_url)
+            analysis = Analysis(page.url, error=f"extraction failed: {type(exc).__name__}")
+        return self.store(page, analysis)
+
+    def store(self, page: Page, analysis: Analysis) -> Outcome:
+        """Store the analysed page's article with its matches and story, or record why there is none."""
+        if analysis.error is not None:
+            return self._record(page.site_id, page.url, "skipped", analysis.error)
+        if analysis.article is None:
+            reason = analysis.skipped or "no article"
+            logger.info("skipped %s: %s", page.url, reason)
+            return self._record(page.site_id, page.url, "skipped", reason, page.requested_url)
+        article, matches, sig = analysis.article, analysis.matches, analysis.signature
         seen = {canonicalize_url(page.url)}
         if page.requested_url:
             seen.add(page.requested_url)
@@ -111,7 +107,7 @@ class PageProcessor:
                     matches,
                     fetched_at=page.fetched_at,
                     also_seen=seen,
-                    on_new=recorder.record if recorder else None,
+                    on_new=partial(recorder.record, signature=sig) if recorder else None,
                 )
         except SQLAlchemyError as exc:
             logger.error("cannot store %s: %s", page.url, exc)

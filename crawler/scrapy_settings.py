@@ -42,6 +42,8 @@ SCRAPY_SETTINGS: dict[str, Any] = {
     "DOWNLOAD_HANDLERS": {"data": None, "file": None, "s3": None, "ftp": None},
     # Our own pipeline stores everything; no feed exports.
     "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+    # Bytes as they arrive, before the HTTP cache (900) or decompression (590) stand in for them.
+    "DOWNLOADER_MIDDLEWARES": {"crawler.httpcache.WireBytesMiddleware": 950},
     "CONCURRENT_ITEMS": 8,
     "LOG_LEVEL": "INFO",
     "LOG_INSTALL_ROOT_HANDLER": False,

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # Retention
     keep_article_text: str = Field(default="180d", description="article bodies older than this are removed ('forever')")
     keep_crawl_runs: str = Field(default="90d", description="crawl-run records older than this are removed ('forever')")
+    # Crawling
+    extract_workers: int | None = Field(
+        default=None, ge=0, le=64, description="extraction worker processes (default: one per core; 0: none)"
+    )
     # The web page
     web_host: str = Field(default="127.0.0.1", description="address `newswatch web` / `run --web` listens on")
     web_port: int = Field(default=8080, ge=1, le=65535, description="port of the web page")
@@ -66,6 +70,11 @@ class Settings(BaseSettings):
     web_secret: str | None = Field(
         default=None, description="key signing web sessions and CSRF tokens (default: one kept in the data folder)"
     )
+
+    @property
+    def http_cache_dir(self) -> Path:
+        """Where feeds, sitemaps and listing pages are kept for conditional re-fetching."""
+        return self.data_dir / "httpcache"
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data folder."""

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
+from w3lib.encoding import http_content_type_encoding
 
 from crawler.article import Page, PageFailure
 from crawler.config import SiteConfig
@@ -23,6 +25,7 @@ from crawler.discovery import (
     looks_like_page,
     parse_sitemap,
 )
+from crawler.httpcache import REVALIDATE
 from crawler.urls import canonicalize_url, host_allowed, host_of
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ class CrawlContext:
     max_age: timedelta | None = timedelta(days=30)  # links announced as older than this are not fetched
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     processor: Any = None  # crawler.process.PageProcessor, used by the item pipeline
+    pool: Any = None  # crawler.analysis.AnalysisPool: extraction in worker processes (None: in threads)
 
 
 class NewsSpider(scrapy.Spider):
@@ -77,6 +81,7 @@ class NewsSpider(scrapy.Spider):
             errback=self.source_failed,
             dont_filter=True,
             meta={"source": kind},
+            headers=REVALIDATE,  # with the HTTP cache on: a conditional GET, 304 when unchanged
             priority=10,
         )
 
@@ -105,7 +110,9 @@ class NewsSpider(scrapy.Spider):
         children = [link for link in doc.links if not self._too_old(link)]
         children.sort(key=lambda link: link.published or datetime.min.replace(tzinfo=UTC), reverse=True)
         for link in children[:MAX_CHILD_SITEMAPS]:
-            if self._in_scope(link.url):
+            # Child sitemaps are .xml / .xml.gz files: only their scheme and host are checked.
+            web = urlsplit(link.url).scheme in ("http", "https")
+            if web and host_allowed(host_of(link.url), self.site.allowed_domains):
                 yield self._source_request(link.url, self.parse_sitemap, "sitemap")
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
@@ -171,7 +178,7 @@ class NewsSpider(scrapy.Spider):
                 canonical,
                 callback=self.parse_article,
                 errback=self.article_failed,
-                meta={"link": link, "canonical": canonical, "source_url": source_url},
+                meta={"link": link, "canonical": canonical, "source_url": source_url, "dont_cache": True},
             )
 
     def _remember(self, canonical: str, link: Link) -> None:
@@ -184,7 +191,8 @@ class NewsSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[Page | PageFailure]:
         """The fetched page, for the pipeline to extract and store; non-HTML responses are skipped."""
         link: Link = self._listed.pop(response.meta.get("canonical", ""), response.meta["link"])
-        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
+        content_type_header = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        content_type = content_type_header.split(";")[0].strip().lower()
         if not isinstance(response, TextResponse) or (content_type and content_type not in _HTML_TYPES):
             reason = f"not HTML ({content_type or 'no content type'})"
             logger.info("skipped %s: %s", response.url, reason)
@@ -193,7 +201,10 @@ class NewsSpider(scrapy.Spider):
         yield Page(
             site_id=self.site.id,
             url=response.url,
-            html=response.text,
+            html="",
+            body=response.body,
+            # The charset the server declared, if any: the worker decodes (BOM, <meta>, detection), not the reactor.
+            encoding=http_content_type_encoding(content_type_header),
             fetched_at=self.context.now(),
             listed_published=link.published,
             listed_title=link.title,

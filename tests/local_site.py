@@ -20,6 +20,7 @@ class Response:
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0  # seconds to wait before answering
+    etag: str | None = None  # sent as ETag; a request with a matching If-None-Match gets 304 Not Modified
 
 
 class LocalSite:
@@ -28,6 +29,7 @@ class LocalSite:
     def __init__(self, routes: dict[str, Response] | None = None) -> None:
         self.routes: dict[str, Response] = dict(routes or {})
         self.hits: Counter[str] = Counter()
+        self.not_modified: Counter[str] = Counter()  # 304 answers per path
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,7 +37,15 @@ class LocalSite:
                 site.hits[self.path] += 1
                 response = site.routes.get(self.path) or Response(b"not found", "text/plain", 404)
                 time.sleep(response.delay)
+                if response.etag and self.headers.get("If-None-Match") == f'"{response.etag}"':
+                    site.not_modified[self.path] += 1
+                    self.send_response(304)
+                    self.send_header("ETag", f'"{response.etag}"')
+                    self.end_headers()
+                    return
                 self.send_response(response.status)
+                if response.etag:
+                    self.send_header("ETag", f'"{response.etag}"')
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(response.body)))
                 for name, value in response.headers:

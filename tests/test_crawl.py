@@ -302,3 +302,49 @@ def test_feed_date_wins_when_a_listing_finds_the_link_first(workdir: Path, news_
         dates = {a.title: a.published for a in session.exec(select(ArticleRow)).all()}
         assert len(dates) == 3
         assert all(d is not None and (d.hour, d.minute) == (9, 0) for d in dates.values()), dates
+
+
+def test_sitemap_index_leads_to_its_child_sitemaps(workdir: Path, news_site: LocalSite) -> None:
+    paths = list(ARTICLES)
+    news_site.routes["/sitemaps/news-1.xml"] = Response(sitemap(news_site.base_url, paths), "application/xml")
+    news_site.routes["/sitemap_index.xml"] = Response(
+        (
+            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{news_site.base_url}/sitemaps/news-1.xml</loc></sitemap></sitemapindex>"
+        ).encode(),
+        "application/xml",
+    )
+    sites = site_toml("indexed", news_site.base_url, 'sitemaps = ["BASE/sitemap_index.xml"]')
+    result = run_cli(workdir, "crawl", sites=sites)
+    assert result.returncode == 0, result.stderr
+    assert news_site.hits["/sitemaps/news-1.xml"] == 1
+    assert len(titles(workdir)) == 3
+
+
+def test_recrawl_revalidates_entry_points_and_fetches_only_what_is_new(workdir: Path, news_site: LocalSite) -> None:
+    paths = list(ARTICLES)
+    news_site.routes["/feed.xml"] = Response(rss(news_site.base_url, paths), "application/rss+xml", etag="v1")
+    sites = site_toml("cached", news_site.base_url, 'feeds = ["BASE/feed.xml"]')
+    assert run_cli(workdir, "crawl", sites=sites).returncode == 0
+    assert len(titles(workdir)) == 3
+    article_hits = {p: news_site.hits[p] for p in paths}
+
+    # Unchanged: the feed answers 304 and no article is fetched again.
+    assert run_cli(workdir, "crawl", sites=sites).returncode == 0
+    assert news_site.not_modified["/feed.xml"] == 1
+    assert {p: news_site.hits[p] for p in paths} == article_hits
+
+    # One new item: exactly one new download.
+    news_site.routes["/news/late/"] = Response(article_html("A late robot story", PARAGRAPH))
+    news_site.routes["/feed.xml"] = Response(
+        rss(news_site.base_url, ["/news/late/", *paths]), "application/rss+xml", etag="v2"
+    )
+    assert run_cli(workdir, "crawl", sites=sites).returncode == 0
+    assert news_site.hits["/news/late/"] == 1
+    assert {p: news_site.hits[p] for p in paths} == article_hits
+    assert "A late robot story" in titles(workdir)
+    for session in stored(workdir):
+        runs = session.exec(select(CrawlRunRow).order_by(CrawlRunRow.id)).all()  # type: ignore[arg-type]
+        assert [r.stats.get("not_modified") for r in runs] == [0, 1, 0]
+        # the 304 has no body: all that travelled again was robots.txt (no validator, so not cached)
+        assert runs[1].stats["wire_bytes"] == len(ROBOTS)

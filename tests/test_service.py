@@ -44,6 +44,11 @@ def _engine(url: str) -> Engine:
     return open_database(url)
 
 
+def stored_count(engine: Engine) -> int:
+    with Session(engine) as session:
+        return len(session.exec(select(ArticleRow.id)).all())
+
+
 def _subjects(smtp: SMTPServer) -> list[str]:
     return [str(r.message["Subject"]) for r in smtp.handler.received]
 
@@ -217,6 +222,7 @@ def test_kill_during_crawl_then_restart_loses_nothing_and_sends_once(
             started.append(restarted)
             wait_until(lambda: some_stored() == len(paths), 120, "every article after the restart", restarted)
             wait_until(lambda: len(smtp.handler.received) >= len(paths), 60, "every alert", restarted)
+            wait_until(lambda: runs(engine, "slow")[-1].status == "finished", 60, "the restarted crawl", restarted)
             time.sleep(3)  # anything sent twice would arrive now
             assert restarted.terminate(timeout=40) == 0
         finally:
@@ -338,7 +344,7 @@ def test_sigint_stops_a_running_crawl_gracefully(tmp_path: Path) -> None:
         try:
             engine = _engine(url)
             wait_until(lambda: any(r.status == "running" for r in runs(engine)), 60, "a running crawl", service)
-            time.sleep(2)
+            wait_until(lambda: stored_count(engine) >= 2, 60, "the first stored pages", service)
             assert service.process is not None
             began = time.monotonic()
             service.process.send_signal(signal.SIGINT)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from crawler.alerts.stories import StoryIndex
+from crawler.alerts.stories import Signature, StoryIndex
 from crawler.article import Article, Match
 from crawler.config import SiteConfig
 from crawler.models import AlertRow, ArticleRow, CrawlRunRow, utcnow
@@ -68,10 +68,18 @@ class AlertRecorder:
         return None
 
     def record(
-        self, session: Session, article_id: int, site_id: str, article: Article, matches: Sequence[Match]
+        self,
+        session: Session,
+        article_id: int,
+        site_id: str,
+        article: Article,
+        matches: Sequence[Match],
+        signature: Signature | None = None,
     ) -> None:
-        """Link the article to its story and add the alerts of its matches (no commit: the caller's)."""
-        story_id, _new = self.setup.index.assign(session, article.title, article.text)
+        """Link the article to its story and add the alerts of its matches (no commit: the caller's).
+
+        ``signature``: the article's story signature when a worker already computed it."""
+        story_id, _new = self.setup.index.assign(session, article.title, article.text, signature)
         session.execute(update(ArticleRow).where(col(ArticleRow.id) == article_id).values(story_id=story_id))
         if not matches:
             return

@@ -225,13 +225,13 @@ class StoryIndex:
                         best = (score, story_id)
             return None if best is None else best[1]
 
-    def assign(self, session: Session, title: str, text: str) -> tuple[int, bool]:
+    def assign(self, session: Session, title: str, text: str, sig: Signature | None = None) -> tuple[int, bool]:
         """The story of a new article (found, or created in ``session`` without committing) and whether it
         is new. Call under :meth:`guard`; the new story joins the index at the next :meth:`refresh`, that
         is only once its transaction has committed."""
         with self._lock:
             self.refresh(session)
-            sig = signature(text)
+            sig = sig if sig is not None else signature(text)
             found = self.find(sig, title)
             if found is not None:
                 return found, False

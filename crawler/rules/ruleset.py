@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from crawler.article import Amount, Match
 from crawler.article import Hit as ArticleHit
@@ -74,6 +75,7 @@ class RuleSet:
         self._table = table
         self._compiled = tuple(compiled)
         self._by_anchor: dict[int, list[int]] = {}
+        self._aliases: dict[str, str | Sequence[str]] = {}
         self._money_anchored = [number for number, query in enumerate(self._compiled) if query.money_anchored]
         for number, query in enumerate(self._compiled):
             if not query.money_anchored:
@@ -107,7 +109,14 @@ class RuleSet:
             if rule.threshold is not None:
                 threshold_query = parse_threshold(rule.threshold, rule.id, parsed_aliases)
             compiled.append(CompiledQuery(query, table, rule.threshold, threshold_query))
-        return cls(rules, table, compiled, {**DEFAULT_USD_RATES, **(usd_rates or {})})
+        ruleset = cls(rules, table, compiled, {**DEFAULT_USD_RATES, **(usd_rates or {})})
+        ruleset._aliases = dict(aliases or {})
+        return ruleset
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its source (rules, aliases, rates) and compiled again where it is loaded: extraction
+        workers get the rules this way (compiled queries hold closures, which do not pickle)."""
+        return (_compiled, (self.rules, self._aliases, self.usd_rates))
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -165,3 +174,9 @@ def parse_threshold(threshold: Threshold, rule_id: str | None = None, aliases: A
     if not threshold.title and threshold.body < 1:
         raise RuleError("title = true or body >= 1 (otherwise the threshold never holds)", 1, rule_id, key="threshold")
     return parse_query(threshold.terms, rule_id, aliases, key="threshold.terms")
+
+
+def _compiled(
+    rules: Sequence[Rule], aliases: Mapping[str, str | Sequence[str]], usd_rates: Mapping[str, float]
+) -> RuleSet:
+    return RuleSet.compile(rules, aliases=aliases, usd_rates=usd_rates)

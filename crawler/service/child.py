@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with site_lock(engine, settings.data_dir, site.id, wait=LOCK_WAIT):
-            summary = _crawl(engine, config, site, args)
+            summary = _crawl(engine, settings, config, site, args)
     except LockBusy:
         message = "skipped: another crawl of this site is still running"
         logger.warning("crawl %s %s", site.id, message, extra={"site": site.id})
@@ -74,12 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _crawl(engine: Any, config: Any, site: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _crawl(engine: Any, settings: Any, config: Any, site: Any, args: argparse.Namespace) -> dict[str, Any]:
     from crawler.alerts.cli import alert_setup
     from crawler.alerts.crashpoints import checkpoint
 
     checkpoint(f"crawl-{site.id}")
     from crawler.crawl import SiteRun, crawl_site, run_on_reactor
+    from crawler.httpcache import http_cache
     from crawler.scrapy_settings import scrapy_settings
 
     parent = os.getppid()
@@ -133,7 +134,7 @@ def _crawl(engine: Any, config: Any, site: Any, args: argparse.Namespace) -> dic
         watcher = LoopingCall(watch_parent)
         watcher.start(1.0, now=False)
         try:
-            runner = AsyncCrawlerRunner(scrapy_settings())
+            runner = AsyncCrawlerRunner(scrapy_settings(http_cache(settings.http_cache_dir)))
             timeout = timedelta(seconds=args.timeout) if args.timeout else None
             if stopping:  # asked to stop before the crawl began
                 message = "stopped before the crawl began"
@@ -149,6 +150,7 @@ def _crawl(engine: Any, config: Any, site: Any, args: argparse.Namespace) -> dic
                 run_id=args.run_id,
                 timeout=timeout,
                 started=crawlers.append,
+                workers=settings.extract_workers,
             )
         finally:
             watcher.stop()
