@@ -105,6 +105,7 @@ class Service:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.site_locks: dict[str, asyncio.Lock] = {}
         self.send_lock = asyncio.Lock()
+        self.send_waiting = False  # a delivery is waiting for send_lock
         self.slots = asyncio.Semaphore(settings.max_concurrent_crawls)
         self.scheduler: AsyncIOScheduler | None = None
         self.web_server: Any = None
@@ -178,9 +179,26 @@ class Service:
             self._spawn("send", self.send)
 
     async def send(self) -> None:
-        """Plan the new instant alerts and deliver every due message (instant, digest, operator alerts)."""
-        if self.send_lock.locked():
+        """Plan the new instant alerts and deliver every due message (instant, digest, operator alerts).
+
+        A request made while a delivery (or a digest) runs is not dropped: it waits and delivers right
+        after, so what a crawl flagged meanwhile does not wait for the next send tick. Requests made while
+        one already waits are carried by that one.
+        """
+        if self.send_waiting:
             return
+        self.send_waiting = True
+        try:
+            await self.send_lock.acquire()
+        finally:
+            self.send_waiting = False
+        try:
+            await asyncio.to_thread(self._send_blocking)
+        finally:
+            self.send_lock.release()
+
+    async def send_now(self) -> None:
+        """Deliver once more, after whatever delivery or digest is running (the last one at shutdown)."""
         async with self.send_lock:
             await asyncio.to_thread(self._send_blocking)
 
@@ -399,7 +417,7 @@ class Service:
                     _kill(handle)
                 await asyncio.wait(pending, timeout=5)
         try:  # deliver what the last crawls flagged, within what is left of the time
-            await asyncio.wait_for(self.send(), timeout=max(1.0, deadline - loop_time()))
+            await asyncio.wait_for(self.send_now(), timeout=max(1.0, deadline - loop_time()))
         except TimeoutError:
             logger.warning("delivery unfinished at shutdown: the messages stay queued for the next start")
         except Exception as exc:
