@@ -211,11 +211,13 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def _tree_rss(pid: int) -> tuple[int, int]:
+def _tree_rss(pid: int, cpu: dict[int, float] | None = None) -> tuple[int, int]:
     """RSS in bytes of process ``pid``, and the PSS of it with all its descendants (the extraction workers
-    share their parent's pages copy-on-write: summing RSS would count those several times)."""
+    share their parent's pages copy-on-write: summing RSS would count those several times). ``cpu`` gets
+    each process's CPU seconds so far (user + system)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    ticks: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -223,6 +225,7 @@ def _tree_rss(pid: int) -> tuple[int, int]:
             with open(f"/proc/{entry}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
             parent, pages = int(fields[1]), int(fields[21])
+            ticks[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(parent, []).append(int(entry))
@@ -231,6 +234,8 @@ def _tree_rss(pid: int) -> tuple[int, int]:
     while stack:
         current = stack.pop()
         total += _pss(current)
+        if cpu is not None and current in ticks:
+            cpu[current] = ticks[current]
         stack.extend(children.get(current, []))
     return rss.get(pid, 0), total
 
@@ -243,10 +248,11 @@ def crawl(config: Path, database: Path, workers: int | None) -> dict[str, Any]:
     env = {**os.environ, "NEWSWATCH_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, cwd=ROOT)
     peak = [0, 0]
+    cpu: dict[int, float] = {}
 
     def sample() -> None:
         while process.poll() is None:
-            main, total = _tree_rss(process.pid)
+            main, total = _tree_rss(process.pid, cpu)
             peak[0], peak[1] = max(peak[0], main), max(peak[1], total)
             time.sleep(0.2)
 
@@ -259,6 +265,8 @@ def crawl(config: Path, database: Path, workers: int | None) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
     result["peak_main_mb"] = peak[0] / 2**20
     result["peak_total_mb"] = peak[1] / 2**20
+    result["cpu_main"] = cpu.get(process.pid, 0.0)  # as last sampled (up to 0.2 s short)
+    result["cpu_others"] = sum(seconds for pid, seconds in cpu.items() if pid != process.pid)
     return result
 
 
@@ -267,6 +275,7 @@ def _crawl_main(config: Path, database: Path, workers: int | None) -> None:
     from crawler.alerts.cli import alert_setup
     from crawler.config import load_config
     from crawler.crawl import crawl_sites, run_on_reactor
+    from crawler.httpcache import http_cache
     from crawler.logs import setup_logging
     from crawler.store import open_database
 
@@ -276,7 +285,8 @@ def _crawl_main(config: Path, database: Path, workers: int | None) -> None:
     overrides = {
         "AUTOTHROTTLE_ENABLED": False,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
-        "HTTPCACHE_DIR": str(database.parent / "httpcache"),
+        **http_cache(database.parent / "httpcache"),  # as `newswatch crawl` keeps it in its data folder
+        **json.loads(os.environ.get("NW_BENCH_SCRAPY", "{}")),  # experiments: extra Scrapy settings
     }
     began = time.perf_counter()
     runs = run_on_reactor(
@@ -338,7 +348,10 @@ def main() -> None:
             e2e = first["new"] / first["seconds"]
             print(f"2. end to end: {first['new']} new articles of {first['pages']} pages in {first['seconds']:.1f} s "
                   f"= {e2e:.1f} pages/s" + ("" if args.skip_ceiling else f" = {e2e / rate:.0%} of the ceiling"))
-            print(f"   downloaded {first['wire_bytes'] / 2**20:.1f} MiB (compressed bodies)")
+            print(f"   downloaded {first['wire_bytes'] / 2**20:.1f} MiB (compressed bodies); CPU: crawl process "
+                  f"{first['cpu_main']:.0f} s ({1000 * first['cpu_main'] / max(1, first['pages']):.1f} ms a page), "
+                  f"extraction workers {first['cpu_others']:.0f} s "
+                  f"({1000 * first['cpu_others'] / max(1, first['pages']):.1f} ms a page)")
             print(f"4. memory: peak RSS {first['peak_main_mb']:.0f} MB (crawl process); peak PSS "
                   f"{first['peak_total_mb']:.0f} MB with its extraction workers")
             if not args.quick:
