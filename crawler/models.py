@@ -54,9 +54,15 @@ class ArticleRow(SQLModel, table=True):
     """A stored article: one row per canonical URL."""
 
     __tablename__ = "article"
+    # Articles in date order, and a site's articles in date order, with the id: the review list walks these
+    # without reading the rows (its date and site filters, its newest/oldest order).
+    __table_args__ = (
+        Index("ix_article_created_id", "created_at", "id"),
+        Index("ix_article_site_created", "site_id", "created_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    site_id: str = Field(index=True, max_length=64)
+    site_id: str = Field(max_length=64)
     url: str = Field(sa_column=Column(Text, nullable=False))
     canonical_url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     title: str = Field(sa_column=Column(Text, nullable=False))
@@ -65,7 +71,7 @@ class ArticleRow(SQLModel, table=True):
     published: datetime | None = _ts(index=True)
     language: str | None = Field(default=None, max_length=16)
     fetched_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     # The story this article belongs to (crawler.alerts.stories); NULL for articles stored before stories.
     story_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
 
@@ -74,13 +80,17 @@ class MatchRow(SQLModel, table=True):
     """A rule that flagged an article (one row per article and rule), with the terms that matched."""
 
     __tablename__ = "match"
-    __table_args__ = (UniqueConstraint("article_id", "rule_id"),)
+    # (rule_id, article_id): a rule's articles read from the index alone (the review list's rule filter).
+    __table_args__ = (
+        UniqueConstraint("article_id", "rule_id"),
+        Index("ix_match_rule_article", "rule_id", "article_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     article_id: int = Field(
         sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), nullable=False, index=True)
     )
-    rule_id: str = Field(index=True, max_length=64)
+    rule_id: str = Field(max_length=64)
     terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # Why it matched: [{"term", "field", "start", "end"}], an HTML snippet with <mark>ed hits, and
     # the money amounts [{"text", "value", "currency", "usd"}].
@@ -271,8 +281,9 @@ class TriageRow(SQLModel, table=True):
     updated_by: str | None = Field(default=None, max_length=64)  # "web", "cli" or the web user
 
 
-# Full-text search lives outside the models (see migration 0005): an FTS5 table on SQLite, an expression
-# GIN index on PostgreSQL. Schema comparisons leave these names alone.
+# Full-text search over flagged articles lives outside the models (see migration 0006): an FTS5 table on
+# SQLite, a table of tsvectors with a GIN index on PostgreSQL, both named SEARCH_TABLE and kept by triggers.
+# Schema comparisons leave these names alone (and the expression index of migration 0005, SEARCH_INDEX).
 SEARCH_TABLE = "article_fts"
 SEARCH_INDEX = "ix_article_search"
 

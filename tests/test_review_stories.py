@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -297,6 +298,41 @@ def test_search_combines_with_filters_and_follows_edits(engine: Engine, corpus: 
         session.commit()
     assert ids(engine, q="zeppelin") == {corpus.tokyo, corpus.percent}
     assert ids(engine, q="chip plant opens") == set()
+
+
+def test_search_index_follows_matches_added_and_removed(engine: Engine, corpus: Corpus) -> None:
+    """Only flagged articles are indexed: a new match puts one in, removing its last match takes it out."""
+    from sqlalchemy import delete, func, select
+
+    from crawler.models import SEARCH_TABLE
+
+    def indexed(session: Session) -> int:
+        return int(session.scalar(select(func.count()).select_from(text_table(SEARCH_TABLE))) or 0)
+
+    with Session(engine) as session:
+        assert indexed(session) == 4  # the unflagged article is not in the index
+        session.add(MatchRow(article_id=corpus.unflagged, rule_id=CHIPS, terms=["weather"]))
+        session.commit()
+        assert indexed(session) == 5
+    assert ids(engine, q="weather") == {corpus.unflagged}
+    with Session(engine) as session:  # a second rule's match does not index it twice
+        session.execute(delete(MatchRow).where(MatchRow.article_id == corpus.maker, MatchRow.rule_id == CHIPS))  # type: ignore[arg-type]
+        session.commit()
+        assert indexed(session) == 5
+    assert ids(engine, q='"robot maker"') == {corpus.maker}
+    with Session(engine) as session:  # its last match gone: out of the index
+        session.execute(delete(MatchRow).where(MatchRow.article_id == corpus.maker))  # type: ignore[arg-type]
+        session.execute(delete(ArticleRow).where(ArticleRow.id == corpus.percent))  # type: ignore[arg-type]
+        session.commit()
+        assert indexed(session) == 3
+    assert ids(engine, q='"robot maker"') == set()
+    assert ids(engine, q="zeppelin") == set()
+
+
+def text_table(name: str) -> Any:
+    from sqlalchemy import table
+
+    return table(name)
 
 
 # --------------------------------------------------------------------------- sort and pages

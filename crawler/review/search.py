@@ -1,4 +1,5 @@
-"""Full-text search over article titles and bodies: FTS5 on SQLite, a tsvector GIN index on PostgreSQL.
+"""Full-text search over the titles and bodies of flagged articles: FTS5 on SQLite, tsvectors with a GIN index
+on PostgreSQL (migration 0006: only articles with a match are indexed, the only ones the review lists).
 
 A search box takes words (all must occur, case ignored; accents too on SQLite), ``"quoted phrases"`` and
 ``prefix*``. Operators mean nothing: a word with punctuation in it (``1.5``, ``ai-iot``, ``robot_maker``) is
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, literal_column, text
+from sqlalchemy import ColumnElement, Select, bindparam, column, exists, func, literal_column, select, table
 from sqlalchemy.engine import Dialect
 
 from crawler.models import SEARCH_TABLE, ArticleRow
@@ -24,6 +25,8 @@ MAX_TERM_CHARS = 200
 _TOKEN = re.compile(r'"([^"]*)"|([^\s"*]+)(\*?)')
 _WORD = re.compile(r"[^\W_]+")  # letters and digits; "_" and punctuation separate
 _UNSAYABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # controls, NUL, lone surrogates: no database takes them
+# The search index (migration 0006): FTS5 rows by article id (rowid) on SQLite, (article_id, document) on PostgreSQL.
+_fts = table(SEARCH_TABLE, column("rowid"), column("article_id"), column("document"))
 
 
 @dataclass(frozen=True)
@@ -77,30 +80,55 @@ def tsquery_expression(terms: list[SearchTerm]) -> str:
     return " & ".join(parts)
 
 
-def search_condition(dialect: Dialect, raw: str) -> ColumnElement[bool] | None:
-    """A WHERE condition on ``article`` for the search box entry ``raw``; None when it holds no word."""
+def _tsquery(terms: list[SearchTerm]) -> ColumnElement[Any]:
+    simple: ColumnElement[Any] = literal_column("'simple'")
+    query: ColumnElement[Any] | None = None
+    for index, term in enumerate(terms):
+        if term.prefix:  # built from word characters only
+            part = func.to_tsquery(simple, bindparam(f"tsq{index}", tsquery_expression([term])))
+        else:  # plain text: the parser splits it as it split the stored text, no operators exist
+            part = func.phraseto_tsquery(simple, bindparam(f"tsq{index}", term.source))
+        query = part if query is None else query.op("&&")(part)
+    assert query is not None
+    return query
+
+
+def search_ids(dialect: Dialect, raw: str) -> Select[Any] | None:
+    """The ids of the flagged articles the search box entry ``raw`` finds (a subquery); None when it holds no
+    word. Only flagged articles (those with a match) are in the index (migration 0006)."""
     terms = parse_search(raw)
     if not terms:
         return None
     if dialect.name == "sqlite":
-        return ArticleRow.__table__.c.id.in_(  # type: ignore[attr-defined]
-            text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :fts").bindparams(
-                bindparam("fts", fts5_expression(terms))
-            )
+        return select(_fts.c.rowid).where(
+            literal_column(SEARCH_TABLE).op("MATCH")(bindparam("fts", fts5_expression(terms)))
         )
     if dialect.name == "postgresql":
-        simple: ColumnElement[Any] = literal_column("'simple'")
-        document = func.to_tsvector(
-            simple,
-            # the very expression of the GIN index (migration 0005), literals and all, so the index is used
-            ArticleRow.__table__.c.title.op("||")(literal_column("' '")).op("||")(ArticleRow.__table__.c.text),  # type: ignore[attr-defined]
-        )
-        query: ColumnElement[Any] | None = None
-        for index, term in enumerate(terms):
-            if term.prefix:  # built from word characters only
-                part = func.to_tsquery(simple, bindparam(f"tsq{index}", tsquery_expression([term])))
-            else:  # plain text: the parser splits it as it split the stored text, no operators exist
-                part = func.phraseto_tsquery(simple, bindparam(f"tsq{index}", term.source))
-            query = part if query is None else query.op("&&")(part)
-        return document.op("@@")(query)
+        return select(_fts.c.article_id).where(_fts.c.document.op("@@")(_tsquery(terms)))
     raise ValueError(f"full-text search is not available on {dialect.name}")
+
+
+def search_condition(
+    dialect: Dialect, raw: str, ids: ColumnElement[Any] | None = None, *, correlated: bool = False
+) -> ColumnElement[bool] | None:
+    """A WHERE condition: the article id ``ids`` (default ``article.id``) is one the search box entry ``raw``
+    finds; None when it holds no word.
+
+    ``correlated``: for a caller that checks only a few rows (the first page of a long list, walking the rows
+    in order): look each id up in the index (EXISTS) rather than collect every hit first (IN). Except for a
+    prefix on SQLite: FTS5 looks one up through every word starting with it (milliseconds each), so the hits
+    are collected once and each row checked against them, without letting the planner start from them."""
+    found = search_ids(dialect, raw)
+    if found is None:
+        return None
+    if ids is None:
+        ids = ArticleRow.__table__.c.id  # type: ignore[attr-defined]
+    if correlated and dialect.name == "sqlite" and any(term.prefix for term in parse_search(raw)):
+        return (ids + 0).in_(found)  # "+ 0": not an index lookup, a check of each row
+    if not correlated:
+        return ids.in_(found)
+    if dialect.name == "sqlite":
+        return exists(found.where(_fts.c.rowid == ids))
+    # OFFSET 0 keeps it a check of each row: PostgreSQL would turn a plain EXISTS into a join, which for a
+    # phrase re-reads the document of every article holding its words before the first row comes out
+    return exists(found.where(_fts.c.article_id == ids).offset(0))
