@@ -211,10 +211,10 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def _tree_rss(pid: int, cpu: dict[int, float] | None = None) -> tuple[int, int]:
+def _tree_rss(pid: int, cpu: dict[int, float] | None = None, each: dict[int, int] | None = None) -> tuple[int, int]:
     """RSS in bytes of process ``pid``, and the PSS of it with all its descendants (the extraction workers
     share their parent's pages copy-on-write: summing RSS would count those several times). ``cpu`` gets
-    each process's CPU seconds so far (user + system)."""
+    each process's CPU seconds so far (user + system), ``each`` each process's PSS."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     ticks: dict[int, float] = {}
@@ -233,27 +233,39 @@ def _tree_rss(pid: int, cpu: dict[int, float] | None = None) -> tuple[int, int]:
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
-        total += _pss(current)
+        pss = _pss(current)
+        total += pss
+        if each is not None:
+            each[current] = pss
         if cpu is not None and current in ticks:
             cpu[current] = ticks[current]
         stack.extend(children.get(current, []))
     return rss.get(pid, 0), total
 
 
-def crawl(config: Path, database: Path, workers: int | None) -> dict[str, Any]:
-    """Run one crawl in its own process; its result with the peak memory sampled every 0.2 s."""
+def crawl(config: Path, database: Path, workers: int | None, profile: Path | None = None) -> dict[str, Any]:
+    """Run one crawl in its own process; its result with the peak memory sampled every 0.2 s. With
+    ``profile``, py-spy samples the crawl and its workers into that file (collapsed stacks)."""
     command = [sys.executable, __file__, "_crawl", str(config), str(database)]
     if workers is not None:
         command += ["--workers", str(workers)]
+    if profile is not None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        command = [spy, "record", "--subprocesses", "--nonblocking", "-r", "50", "-f", "raw", "-o", str(profile),
+                   "--", *command]
     env = {**os.environ, "NEWSWATCH_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, cwd=ROOT)
     peak = [0, 0]
     cpu: dict[int, float] = {}
+    peak_each: dict[int, int] = {}
 
     def sample() -> None:
         while process.poll() is None:
-            main, total = _tree_rss(process.pid, cpu)
+            each: dict[int, int] = {}
+            main, total = _tree_rss(process.pid, cpu, each)
             peak[0], peak[1] = max(peak[0], main), max(peak[1], total)
+            for pid, pss in each.items():
+                peak_each[pid] = max(peak_each.get(pid, 0), pss)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -262,9 +274,12 @@ def crawl(config: Path, database: Path, workers: int | None) -> dict[str, Any]:
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"the crawl failed (exit {process.returncode})")
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads([line for line in out.decode().splitlines() if line.startswith("{")][-1])
     result["peak_main_mb"] = peak[0] / 2**20
     result["peak_total_mb"] = peak[1] / 2**20
+    result["peak_main_pss_mb"] = peak_each.get(process.pid, 0) / 2**20
+    others = sorted((pss for pid, pss in peak_each.items() if pid != process.pid), reverse=True)
+    result["peak_others_pss_mb"] = [round(pss / 2**20) for pss in others[:4]]  # the largest: forkserver, workers
     result["cpu_main"] = cpu.get(process.pid, 0.0)  # as last sampled (up to 0.2 s short)
     result["cpu_others"] = sum(seconds for pid, seconds in cpu.items() if pid != process.pid)
     return result
@@ -321,6 +336,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="extraction workers (default: one per core)")
     parser.add_argument("--skip-ceiling", action="store_true")
     parser.add_argument("--quick", action="store_true", help="skip the re-crawl steps")
+    parser.add_argument("--profile", type=Path, help="py-spy the first crawl into this file (collapsed stacks; "
+                        "needs `pip install py-spy`; the CPU and memory figures then include py-spy)")
     args = parser.parse_args()
 
     from crawler.analysis import default_workers
@@ -344,7 +361,7 @@ def main() -> None:
             config = site_config(work / "config", base)
             database = work / "data" / "newswatch.db"
             database.parent.mkdir()
-            first = crawl(config, database, args.workers)
+            first = crawl(config, database, args.workers, args.profile)
             e2e = first["new"] / first["seconds"]
             print(f"2. end to end: {first['new']} new articles of {first['pages']} pages in {first['seconds']:.1f} s "
                   f"= {e2e:.1f} pages/s" + ("" if args.skip_ceiling else f" = {e2e / rate:.0%} of the ceiling"))
@@ -353,7 +370,8 @@ def main() -> None:
                   f"extraction workers {first['cpu_others']:.0f} s "
                   f"({1000 * first['cpu_others'] / max(1, first['pages']):.1f} ms a page)")
             print(f"4. memory: peak RSS {first['peak_main_mb']:.0f} MB (crawl process); peak PSS "
-                  f"{first['peak_total_mb']:.0f} MB with its extraction workers")
+                  f"{first['peak_total_mb']:.0f} MB with its extraction workers (peak PSS of each: crawl process "
+                  f"{first['peak_main_pss_mb']:.0f} MB, largest others {first['peak_others_pss_mb']} MB)")
             if not args.quick:
                 second = crawl(config, database, args.workers)
                 share = second["wire_bytes"] / max(1, first["wire_bytes"])

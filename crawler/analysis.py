@@ -1,10 +1,12 @@
 """Analyse fetched pages in worker processes: decode, extract, match the rules and fingerprint the story.
 
-Extraction is CPU-bound (about 16 ms a page with trafilatura), so it runs in a pool of processes sized to
+Extraction is CPU-bound (about 25 ms a page with trafilatura), so it runs in a pool of processes sized to
 the machine's cores, off the Scrapy reactor; the rules are compiled once per worker (the pool's
-initializer) and each page is parsed once. A page that takes longer than the deadline has its worker
-killed and replaced (pebble); a worker that dies takes only its page with it. Only plain data crosses the
-process boundary: the page's bytes in, the article, its matches and its story signature out.
+initializer) and each page is parsed once. Pages travel in small batches (one message per batch, not per
+page). A page that takes longer than the deadline is stopped by an alarm in its worker; one stuck where the
+alarm cannot reach it (inside C code) has its worker killed and replaced (pebble), and the other pages of
+its batch are analysed again one by one, so a worker that dies takes only its page with it. Only plain data
+crosses the process boundary: the pages' bytes in, the articles, their matches and story signatures out.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -20,13 +23,16 @@ from typing import Any
 
 from crawler.alerts.stories import Signature, signature
 from crawler.article import Article, Match, Page, Skipped
+from crawler.batching import Batcher
 from crawler.extract import decode_html, extract_page
 from crawler.urls import canonicalize_url, host_of
 
 logger = logging.getLogger(__name__)
 
 DEADLINE = 30.0  # seconds one page may take in a worker
-MAX_TASKS = 1000  # pages per worker before it is replaced (bounds slow leaks in the parsing libraries)
+MAX_TASKS = 250  # batches per worker before it is replaced (bounds slow leaks in the parsing libraries)
+BATCH = 8  # pages per message to a worker
+BATCH_WAIT = 0.005  # seconds a batch waits for more pages before it goes
 
 # The matcher of this worker process, set by the pool's initializer.
 _MATCHER: Any = None
@@ -84,17 +90,45 @@ def analyse(page: Page, matcher: Any, site_names: Sequence[str] = ()) -> Analysi
     return Analysis(page.url, article, matches, signature(article.text))
 
 
+class _Deadline(Exception):
+    """Raised in a worker by the alarm when one page has taken longer than the deadline."""
+
+
+_ALARM_ARMED = False
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    if _ALARM_ARMED:
+        raise _Deadline
+
+
 def _init_worker(matcher: Any) -> None:
     global _MATCHER
     _MATCHER = matcher
     # A worker is interrupted by its pool, not by the terminal's Ctrl-C (the parent handles that).
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, _on_alarm)
 
 
-def _analyse_in_worker(page: Page, site_names: Sequence[str]) -> Analysis:
-    return analyse(page, _MATCHER, site_names)
+def _analyse_one(page: Page, site_names: Sequence[str], deadline: float) -> Analysis:
+    """Analyse one page under an alarm of ``deadline`` seconds; any failure becomes ``Analysis.error``."""
+    global _ALARM_ARMED
+    try:
+        _ALARM_ARMED = True
+        signal.setitimer(signal.ITIMER_REAL, deadline)
+        try:
+            return analyse(page, _MATCHER, site_names)
+        finally:
+            _ALARM_ARMED = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Deadline:
+        return Analysis(page.url, error=f"extraction took more than {deadline:.0f} s")
+    except Exception as exc:  # an extractor bug on this page: the other pages of the batch go on
+        return Analysis(page.url, error=f"extraction failed: {type(exc).__name__}: {exc}"[:300])
+
+
+def _analyse_batch(items: Sequence[tuple[Page, tuple[str, ...]]], deadline: float) -> list[Analysis]:
+    return [_analyse_one(page, names, deadline) for page, names in items]
 
 
 def default_workers() -> int:
@@ -108,15 +142,25 @@ def default_workers() -> int:
 class AnalysisPool:
     """A pool of worker processes analysing pages for one crawl (use as a context manager, or close())."""
 
-    def __init__(self, matcher: Any, workers: int | None = None, deadline: float = DEADLINE) -> None:
+    def __init__(
+        self,
+        matcher: Any,
+        workers: int | None = None,
+        deadline: float = DEADLINE,
+        batch: int = BATCH,
+        grace: float = 5.0,
+    ) -> None:
+        """``deadline``: seconds a page may take; a batch whose worker does not answer within its pages'
+        deadlines and ``grace`` more seconds has its worker killed."""
         from pebble import ProcessPool
 
         self.deadline = deadline
+        self.grace = grace
         self.workers = workers or default_workers()
         # forkserver: workers start from a clean single-threaded process (never a fork of the reactor's
-        # threads), with the heavy imports already done, so a pool starts in milliseconds after the first.
+        # threads), with the heavy imports (and the language model) already loaded and shared between them.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler.analysis", "crawler.extract", "crawler.rules"])
+        context.set_forkserver_preload(["crawler.analysis", "crawler.extract", "crawler.rules", "crawler.preload"])
         self._pool = ProcessPool(
             max_workers=self.workers,
             max_tasks=MAX_TASKS,
@@ -124,25 +168,49 @@ class AnalysisPool:
             initargs=(matcher,),
             context=context,
         )
+        self._batcher: Batcher[tuple[Page, tuple[str, ...]], Analysis] = Batcher(self._run, batch, BATCH_WAIT)
 
     async def analyse(self, page: Page, site_names: Sequence[str] = ()) -> Analysis:
         """Analyse ``page`` in a worker; a deadline overrun or a worker crash becomes ``Analysis.error``."""
+        analysis = await self._batcher.submit((page, tuple(site_names)))
+        if analysis.error is not None:
+            logger.warning("cannot analyse %s: %s", page.url, analysis.error)
+        return analysis
+
+    async def _run(self, items: list[tuple[Page, tuple[str, ...]]]) -> list[Analysis]:
+        """One batch in one worker; if the worker dies or overruns, each page again on its own."""
         try:
-            future = self._pool.schedule(_analyse_in_worker, (page, tuple(site_names)), timeout=self.deadline)
-        except Exception as exc:  # the pool is closed or broken: this page is not analysed, the crawl goes on
-            logger.error("cannot analyse %s: %s: %s", page.url, type(exc).__name__, exc)
-            return Analysis(page.url, error=f"extraction unavailable: {type(exc).__name__}")
+            return await self._schedule(items)
+        except Exception as exc:
+            if len(items) == 1:
+                return [Analysis(items[0][0].url, error=self._describe(exc))]
+            logger.warning("a batch of %d pages failed (%s), analysing them one by one: %s", len(items),
+                           self._describe(exc), ", ".join(page.url for page, _ in items))
+        results = []
+        for item in items:
+            try:
+                results.extend(await self._schedule([item]))
+            except Exception as exc:
+                results.append(Analysis(item[0].url, error=self._describe(exc)))
+        return results
+
+    async def _schedule(self, items: list[tuple[Page, tuple[str, ...]]]) -> list[Analysis]:
+        # The alarm in the worker stops a page after the deadline; this is the last resort (C code that
+        # never returns to Python): the worker is killed.
+        timeout = self.deadline * len(items) + self.grace
+        future = self._pool.schedule(_analyse_batch, (items, self.deadline), timeout=timeout)
         try:
             return await asyncio.wrap_future(future)
-        except FutureTimeout:
-            logger.warning("extraction of %s took more than %.0f s: stopped", page.url, self.deadline)
-            return Analysis(page.url, error=f"extraction took more than {self.deadline:.0f} s")
         except asyncio.CancelledError:
             future.cancel()
             raise
-        except Exception as exc:  # ProcessExpired (the worker died) or an extractor bug
-            logger.error("extraction of %s failed: %s: %s", page.url, type(exc).__name__, exc)
-            return Analysis(page.url, error=f"extraction failed: {type(exc).__name__}")
+
+    def _describe(self, exc: Exception) -> str:
+        if isinstance(exc, FutureTimeout):
+            return f"extraction took more than {self.deadline:.0f} s"
+        if isinstance(exc, RuntimeError) and "pool" in str(exc).lower():  # closed or broken pool
+            return f"extraction unavailable: {type(exc).__name__}"
+        return f"extraction failed: {type(exc).__name__}"  # ProcessExpired: the worker died
 
     def close(self) -> None:
         """Stop the workers (pages still queued are dropped)."""

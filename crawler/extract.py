@@ -766,3 +766,19 @@ def extract_text(html: str, url: str) -> str | None:
     """The clean body text only, or None: the adapter the extraction benchmark scores."""
     result = extract_page(html, url)
     return result.text if isinstance(result, Article) else None
+
+
+_WARM_UP_PAGE = (
+    "<html lang='en'><head><title>Warm-up</title><meta name='author' content='A. Writer'>"
+    "<meta property='article:published_time' content='2024-01-02T03:04:05Z'></head><body><article>"
+    "<h1>Warm-up</h1>" + "<p>A sentence of plain English text, long enough to be read as a paragraph.</p>" * 12
+    + "</article></body></html>"
+)
+
+
+def warm_up() -> None:
+    """Load what extraction otherwise loads on its first page (the language model, parsers' tables), so that
+    processes forked after this share it instead of each loading a copy."""
+    if py3langid is not None:
+        py3langid.classify("A sentence of plain English text for the language model.")
+    extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/article")

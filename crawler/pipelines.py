@@ -1,4 +1,7 @@
-"""Scrapy item pipeline: pages go to the analysis workers, then to storage off the reactor; counts outcomes."""
+"""Scrapy item pipeline: pages go to the analysis workers, then to storage off the reactor; counts outcomes.
+
+Analysed pages are stored in small batches, one transaction each (``STORE_BATCH``), in a thread.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,12 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.analysis import AnalysisPool
+from crawler.analysis import Analysis, AnalysisPool
 from crawler.article import Page, PageFailure
+from crawler.batching import Batcher
 from crawler.process import Outcome, PageProcessor
+
+STORE_BATCH = 16  # analysed pages stored in one transaction
 
 
 class StorePipeline:
@@ -17,6 +23,7 @@ class StorePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self._store: Batcher[tuple[Page, Analysis], Outcome] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -28,7 +35,13 @@ class StorePipeline:
         pool: AnalysisPool | None = context.pool
         if isinstance(item, Page) and pool is not None:
             analysis = await pool.analyse(item, processor.site_names)
-            outcome = await asyncio.to_thread(processor.store, item, analysis)
+            if self._store is None:
+
+                async def store(pairs: list[tuple[Page, Analysis]]) -> list[Outcome]:
+                    return await asyncio.to_thread(processor.store_many, pairs)
+
+                self._store = Batcher(store, STORE_BATCH)
+            outcome = await self._store.submit((item, analysis))
         elif isinstance(item, Page):
             outcome = await asyncio.to_thread(processor.process, item)
         elif isinstance(item, PageFailure):

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from crawler.alerts.stories import Signature
 from crawler.analysis import Analysis, analyse, finish_article
 from crawler.article import Article, Match, Page, PageFailure
-from crawler.store import record_page, save_article
+from crawler.store import add_article, record_page
 from crawler.urls import canonicalize_url
 
 __all__ = ["Matcher", "NewArticleRecorder", "Outcome", "PageProcessor", "finish_article"]
@@ -93,28 +93,69 @@ class PageProcessor:
             reason = analysis.skipped or "no article"
             logger.info("skipped %s: %s", page.url, reason)
             return self._record(page.site_id, page.url, "skipped", reason, page.requested_url)
-        article, matches, sig = analysis.article, analysis.matches, analysis.signature
-        seen = {canonicalize_url(page.url)}
-        if page.requested_url:
-            seen.add(page.requested_url)
-        recorder = self.recorder
         try:
-            with recorder.guard() if recorder else nullcontext(), Session(self.engine) as session:
-                article_id = save_article(
-                    session,
-                    page.site_id,
-                    article,
-                    matches,
-                    fetched_at=page.fetched_at,
-                    also_seen=seen,
-                    on_new=partial(recorder.record, signature=sig) if recorder else None,
-                )
+            with self._guard(), Session(self.engine) as session:
+                article_id = self._add(session, page, analysis)
+                session.commit()
         except SQLAlchemyError as exc:
             logger.error("cannot store %s: %s", page.url, exc)
             return Outcome(page.url, "error", f"database error: {type(exc).__name__}")
         except Exception as exc:  # a bug in the story / alert step: nothing was stored, the page is retried
             logger.exception("cannot store %s", page.url)
             return Outcome(page.url, "error", f"alert step failed: {type(exc).__name__}")
+        return self._stored(page, analysis, article_id)
+
+    def store_many(self, pairs: Sequence[tuple[Page, Analysis]]) -> list[Outcome]:
+        """Store several analysed pages, their articles in one transaction (one commit for all). If that
+        transaction fails, each page is stored on its own, so that only a faulty one is lost. Never raises."""
+        outcomes: dict[int, Outcome] = {}
+        articles = []
+        for number, (page, analysis) in enumerate(pairs):
+            if analysis.error is None and analysis.article is not None:
+                articles.append(number)
+            else:
+                outcomes[number] = self.store(page, analysis)
+        if len(articles) > 1:
+            try:
+                with self._guard(), Session(self.engine) as session:
+                    ids = [self._add(session, *pairs[number]) for number in articles]
+                    session.commit()
+            except Exception as exc:  # a database error or a bug: find the page it was, one at a time
+                logger.warning(
+                    "cannot store %d articles together (%s: %s), storing them one by one: %s",
+                    len(articles), type(exc).__name__, exc, ", ".join(pairs[n][0].url for n in articles),
+                )
+            else:
+                for number, article_id in zip(articles, ids, strict=True):
+                    outcomes[number] = self._stored(*pairs[number], article_id)
+                articles = []
+        for number in articles:
+            outcomes[number] = self.store(*pairs[number])
+        return [outcomes[number] for number in range(len(pairs))]
+
+    def _guard(self) -> AbstractContextManager[None]:
+        return self.recorder.guard() if self.recorder else nullcontext()
+
+    def _add(self, session: Session, page: Page, analysis: Analysis) -> int | None:
+        """Add the page's article to the session's transaction (no commit); its id, None if already stored."""
+        assert analysis.article is not None
+        seen = {canonicalize_url(page.url)}
+        if page.requested_url:
+            seen.add(page.requested_url)
+        recorder = self.recorder
+        return add_article(
+            session,
+            page.site_id,
+            analysis.article,
+            analysis.matches,
+            fetched_at=page.fetched_at,
+            also_seen=seen,
+            on_new=partial(recorder.record, signature=analysis.signature) if recorder else None,
+        )
+
+    def _stored(self, page: Page, analysis: Analysis, article_id: int | None) -> Outcome:
+        article, matches = analysis.article, analysis.matches
+        assert article is not None
         if article_id is None:
             return Outcome(page.url, "duplicate", "already stored", title=article.title)
         if matches:

@@ -187,6 +187,26 @@ def save_article(
     Returns the new article id, or None when an article with the same canonical URL already exists
     (then only the page records are updated).
     """
+    try:
+        article_id = add_article(session, site_id, article, matches, fetched_at, also_seen, on_new)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        raise
+    return article_id
+
+
+def add_article(
+    session: Session,
+    site_id: str,
+    article: Article,
+    matches: Sequence[Match],
+    fetched_at: datetime | None = None,
+    also_seen: Iterable[str] = (),
+    on_new: NewArticleHook | None = None,
+) -> int | None:
+    """:func:`save_article` without the commit: the rows join the session's transaction (several
+    articles stored in one)."""
     now = utcnow()
     values = {
         "site_id": site_id,
@@ -206,23 +226,18 @@ def save_article(
         .on_conflict_do_nothing(index_elements=["canonical_url"])
         .returning(ArticleRow.__table__.c.id)  # type: ignore[attr-defined]
     )
-    try:
-        article_id = session.execute(stmt).scalar_one_or_none()
-        for seen in {article.canonical_url, *also_seen}:
-            record_page(session, site_id, seen, "article")
-        if article_id is not None:
-            for match in matches:
-                session.execute(
-                    _insert(session, MatchRow)
-                    .values(article_id=article_id, flagged_at=now, **match_values(match))
-                    .on_conflict_do_nothing(index_elements=["article_id", "rule_id"])
-                )
-            if on_new is not None:
-                on_new(session, int(article_id), site_id, article, matches)
-        session.commit()
-    except SQLAlchemyError:
-        session.rollback()
-        raise
+    article_id = session.execute(stmt).scalar_one_or_none()
+    for seen in {article.canonical_url, *also_seen}:
+        record_page(session, site_id, seen, "article")
+    if article_id is not None:
+        for match in matches:
+            session.execute(
+                _insert(session, MatchRow)
+                .values(article_id=article_id, flagged_at=now, **match_values(match))
+                .on_conflict_do_nothing(index_elements=["article_id", "rule_id"])
+            )
+        if on_new is not None:
+            on_new(session, int(article_id), site_id, article, matches)
     return int(article_id) if article_id is not None else None
 
 

@@ -18,6 +18,7 @@ the stories other processes added (by id) before every lookup.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -26,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
+from typing import Any
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -84,13 +86,20 @@ class Signature:
     def from_bytes(cls, data: bytes, size: int) -> Signature:
         """The signature stored by :meth:`to_bytes`."""
         values = np.frombuffer(data, dtype="<u8").astype(np.uint64)
-        return cls(MinHash(num_perm=len(values), hashvalues=values, scheme=SCHEME), size)
+        permutations = _permutations() if len(values) == NUM_PERM else None
+        return cls(MinHash(num_perm=len(values), hashvalues=values, permutations=permutations, scheme=SCHEME), size)
+
+
+@functools.cache
+def _permutations() -> Any:
+    """The hash permutations of every signature (fixed by the seed; costly to draw, so drawn once)."""
+    return MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations
 
 
 def signature(text: str) -> Signature:
     """The MinHash signature of ``text``'s shingles."""
     grams = shingles(text)
-    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
+    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME, permutations=_permutations())
     if grams:
         minhash.update_batch(list(grams))
     return Signature(minhash, len(grams))
@@ -151,7 +160,9 @@ class StoryIndex:
     """The stories of the recent window, for finding the story of a new article; thread-safe.
 
     Hold :meth:`guard` from the story lookup until the article's transaction has committed, so that two
-    copies processed at the same time do not both start a story.
+    copies processed at the same time do not both start a story. A story created under the guard is found
+    at once by later articles of the same transaction (a batch of articles stored together); if the guarded
+    block fails (its transaction rolled back), those stories leave the index again.
     """
 
     def __init__(self, window: timedelta = WINDOW, clock: Callable[[], datetime] = utcnow) -> None:
@@ -164,12 +175,36 @@ class StoryIndex:
         self._by_word: dict[str, list[int]] = {}
         self._last_id = 0
         self._loaded = False
+        self._depth = 0  # nesting of guard()
+        self._pending: list[int] = []  # stories created under the current guard, not yet committed
 
     @contextmanager
     def guard(self) -> Iterator[None]:
-        """Exclusive use of the index (re-entrant)."""
+        """Exclusive use of the index (re-entrant); stories created under it are dropped if it fails."""
         with self._lock:
-            yield
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                if self._depth == 1:
+                    self._forget(self._pending)
+                raise
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._pending = []
+
+    def _forget(self, story_ids: list[int]) -> None:
+        for story_id in story_ids:
+            entry = self._entries.pop(story_id, None)
+            if entry is None:
+                continue
+            if story_id in self._lsh:
+                self._lsh.remove(story_id)
+            for key, table in ((entry.title_key, self._by_title), *((w, self._by_word) for w in entry.title_words)):
+                ids = table.get(key)
+                if ids and story_id in ids:
+                    ids.remove(story_id)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -227,8 +262,8 @@ class StoryIndex:
 
     def assign(self, session: Session, title: str, text: str, sig: Signature | None = None) -> tuple[int, bool]:
         """The story of a new article (found, or created in ``session`` without committing) and whether it
-        is new. Call under :meth:`guard`; the new story joins the index at the next :meth:`refresh`, that
-        is only once its transaction has committed."""
+        is new. Call under :meth:`guard`: the new story joins the index at once, and leaves it if the guarded
+        block fails (without the guard it joins at the next :meth:`refresh`, once committed)."""
         with self._lock:
             self.refresh(session)
             sig = sig if sig is not None else signature(text)
@@ -239,4 +274,7 @@ class StoryIndex:
             session.add(row)
             session.flush()
             assert row.id is not None
+            if self._depth:  # later articles of this transaction find it; gone again if the guard fails
+                self.add(row.id, sig, title)
+                self._pending.append(row.id)
             return row.id, True
