@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
@@ -112,9 +115,15 @@ def _run_from_stats(site_id: str, stats: dict[str, Any], source_errors: list[str
     return run
 
 
-def site_settings(base: Any, site: SiteConfig, timeout: timedelta | None = None) -> Any:
-    """The crawl settings for one site: the shared ones with the site's own delay and time limit."""
+def site_settings(
+    base: Any, site: SiteConfig, timeout: timedelta | None = None, queue_dir: Path | None = None
+) -> Any:
+    """The crawl settings for one site: the shared ones with the site's own delay and time limit; with
+    ``queue_dir``, the requests waiting to be fetched are kept on disk there (memory stays flat however
+    many URLs the sitemaps list). The folder is this crawl's alone: a crawl never resumes another."""
     settings = base.copy()
+    if queue_dir is not None and not settings.get("JOBDIR"):
+        settings.set("JOBDIR", str(queue_dir), priority="spider")
     settings.set("DOWNLOAD_DELAY", site.delay, priority="spider")
     settings.set("AUTOTHROTTLE_START_DELAY", max(site.delay, 0.1), priority="spider")
     if timeout is not None:
@@ -177,8 +186,9 @@ async def crawl_site(
         processor=PageProcessor(engine, matcher, recorder, (site.id, site.name)),
         pool=pool,
     )
+    queue_dir = Path(tempfile.mkdtemp(prefix="newswatch-queue-"))
     try:
-        crawler = Crawler(NewsSpider, site_settings(runner.settings, site, timeout))
+        crawler = Crawler(NewsSpider, site_settings(runner.settings, site, timeout, queue_dir))
         if started is not None:
             started(crawler)
         await runner.crawl(crawler, context=context)
@@ -188,6 +198,7 @@ async def crawl_site(
         logger.exception("crawl of site %s failed", site.id)
         result = SiteRun(site_id=site.id, status="failed", problems=[f"crawl crashed: {type(exc).__name__}: {exc}"])
     finally:
+        shutil.rmtree(queue_dir, ignore_errors=True)
         if own_pool and pool is not None:
             pool.close()
     result.duration = time.monotonic() - began

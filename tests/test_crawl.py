@@ -102,7 +102,9 @@ def run_cli(
         "NEWSWATCH_DATA_DIR": str(workdir / "data"),
         "NEWSWATCH_DATABASE_URL": db_url or f"sqlite:///{workdir / 'data' / 'newswatch.db'}",
         "COLUMNS": "200",
+        "TMPDIR": str(workdir / "tmp"),  # where each crawl keeps its queue of requests while it runs
     }
+    (workdir / "tmp").mkdir(exist_ok=True)
     return subprocess.run(
         [sys.executable, "-m", "crawler", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=240
     )
@@ -176,6 +178,7 @@ def test_feed_site_then_second_crawl_adds_nothing(workdir: Path, news_site: Loca
     for session in stored(workdir):
         runs = session.exec(select(CrawlRunRow).order_by(col(CrawlRunRow.id))).all()
         assert [(r.status, r.new_articles, r.flagged) for r in runs] == [("finished", 3, 2), ("finished", 0, 0)]
+    assert list((workdir / "tmp").glob("newswatch-queue-*")) == []  # each crawl's request queue is removed
 
 
 def test_crawl_into_postgresql(workdir: Path, news_site: LocalSite, pg_url: str) -> None:
