@@ -83,6 +83,16 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     raise typer.Exit(code)
 
 
+def check_versions() -> None:
+    """Exit 2 with a message when a dependency lacks the security fixes the crawl relies on."""
+    from crawler.versions import UnsafeDependency, check_dependencies
+
+    try:
+        check_dependencies()
+    except UnsafeDependency as exc:
+        fail(f"cannot crawl safely: {exc}", EXIT_CONFIG)
+
+
 def _settings(config_dir: Path | None) -> Settings:
     return load_settings(config_dir)
 
@@ -149,6 +159,7 @@ def crawl(
     from crawler.crawl import crawl_sites, run_on_reactor
     from crawler.httpcache import http_cache
 
+    check_versions()
     settings = _settings(config)
     setup_logging("DEBUG" if verbose else settings.log_level, "INFO" if verbose else "WARNING", tracebacks=verbose)
     cfg = _config(settings)
@@ -183,6 +194,7 @@ def demo(
     from crawler.demo_run import DEMO_NOW, demo_site_config, print_flagged
     from crawler.httpcache import http_cache
 
+    check_versions()
     settings = _settings(config)
     setup_logging("DEBUG" if verbose else "WARNING", "INFO" if verbose else "WARNING", tracebacks=verbose)
     cfg = _config(settings)

@@ -23,6 +23,7 @@ from crawler.analysis import AnalysisPool
 from crawler.config import SiteConfig
 from crawler.process import Matcher, PageProcessor
 from crawler.scrapy_settings import scrapy_settings
+from crawler.ssrf import install_resolver, private_origins
 from crawler.store import finish_run, known_urls, start_run
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ async def crawl_site(
     )
     queue_dir = Path(tempfile.mkdtemp(prefix="newswatch-queue-"))
     try:
+        install_resolver(host for host, _port in private_origins(site))
         crawler = Crawler(NewsSpider, site_settings(runner.settings, site, timeout, queue_dir))
         if started is not None:
             started(crawler)

@@ -42,8 +42,14 @@ SCRAPY_SETTINGS: dict[str, Any] = {
     "DOWNLOAD_HANDLERS": {"data": None, "file": None, "s3": None, "ftp": None},
     # Our own pipeline stores everything; no feed exports.
     "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
-    # Bytes as they arrive, before the HTTP cache (900) or decompression (590) stand in for them.
-    "DOWNLOADER_MIDDLEWARES": {"crawler.httpcache.WireBytesMiddleware": 950},
+    # No request to a private address (crawler.netguard), checked before robots.txt (100) or anything else;
+    # bytes as they arrive, before the HTTP cache (900) or decompression (590) stand in for them.
+    "DOWNLOADER_MIDDLEWARES": {
+        "crawler.ssrf.PrivateNetworkMiddleware": 50,
+        "crawler.httpcache.WireBytesMiddleware": 950,
+    },
+    # A proxy would resolve host names itself, out of the private-network guard's sight.
+    "HTTPPROXY_ENABLED": False,
     "CONCURRENT_ITEMS": 8,
     "LOG_LEVEL": "INFO",
     "LOG_INSTALL_ROOT_HANDLER": False,

@@ -26,6 +26,7 @@ from crawler.discovery import (
     parse_sitemap,
 )
 from crawler.httpcache import REVALIDATE
+from crawler.ssrf import PrivateAddressRefused
 from crawler.urls import canonicalize_url, host_allowed, host_of
 
 logger = logging.getLogger(__name__)
@@ -219,6 +220,10 @@ class NewsSpider(scrapy.Spider):
             if self.crawler.stats:
                 self.crawler.stats.inc_value("newswatch/robots_denied")
             logger.info("skipped %s: %s", request.url, reason)
+            return
+        if isinstance(failure.value, PrivateAddressRefused):  # for good: not tried again on later crawls
+            # The listed URL is recorded (the refused one may be where it redirected).
+            yield PageFailure(self.site.id, request.meta.get("canonical") or request.url, "skipped", str(failure.value))
             return
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
         self._count_http(failure)

@@ -87,11 +87,12 @@ def run(
 ) -> None:
     """Run Newswatch as a service: crawl every site on its schedule, send alerts and digests, watch health."""
     from crawler.alerts.cli import mail_config, transport_for
-    from crawler.cli import _config, _database, _settings
+    from crawler.cli import _config, _database, _settings, check_versions
     from crawler.logs import setup_logging
     from crawler.service.service import Service
     from crawler.web.app import WebContext, create_app, embedded_server
 
+    check_versions()
     settings = _settings(config)
     setup_logging("DEBUG" if verbose else settings.log_level, tracebacks=verbose, fmt=settings.log_format)
     if not verbose:  # one line per job run is noise; failures are logged by the service itself
