@@ -44,8 +44,11 @@ SCRAPY_SETTINGS: dict[str, Any] = {
     "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
     # No request to a private address (crawler.netguard), checked before robots.txt (100) or anything else;
     # bytes as they arrive, before the HTTP cache (900) or decompression (590) stand in for them.
+    # robots.txt that cannot be read (5xx, unreachable) means "crawl nothing" this run (RFC 9309).
     "DOWNLOADER_MIDDLEWARES": {
         "crawler.ssrf.PrivateNetworkMiddleware": 50,
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "crawler.robots.StrictRobotsTxtMiddleware": 100,
         "crawler.httpcache.WireBytesMiddleware": 950,
     },
     # A proxy would resolve host names itself, out of the private-network guard's sight.

@@ -26,6 +26,7 @@ from crawler.discovery import (
     parse_sitemap,
 )
 from crawler.httpcache import REVALIDATE
+from crawler.robots import UNAVAILABLE
 from crawler.ssrf import PrivateAddressRefused
 from crawler.urls import canonicalize_url, host_allowed, host_of
 
@@ -221,6 +222,9 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("newswatch/robots_denied")
             logger.info("skipped %s: %s", request.url, reason)
             return
+        if UNAVAILABLE in reason:  # not recorded: tried again on the next crawl
+            logger.info("skipped %s: %s", request.url, reason)
+            return
         if isinstance(failure.value, PrivateAddressRefused):  # for good: not tried again on later crawls
             # The listed URL is recorded (the refused one may be where it redirected).
             yield PageFailure(self.site.id, request.meta.get("canonical") or request.url, "skipped", str(failure.value))
@@ -237,6 +241,8 @@ def describe_failure(failure: Failure) -> str:
     if isinstance(value, HttpError):
         return f"HTTP {value.response.status}"
     text = str(value).strip()
+    if UNAVAILABLE in text:
+        return text
     if "robots.txt" in text.lower():
         return "forbidden by robots.txt"
     name = type(value).__name__

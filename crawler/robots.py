@@ -1,0 +1,67 @@
+"""robots.txt as RFC 9309 reads it: an unreachable robots.txt means "crawl nothing" for this run.
+
+Scrapy's RobotsTxtMiddleware parses whatever body comes back (a 503 error page: no rules, so everything is
+allowed) and allows everything when the download fails. RFC 9309 §2.3.1.3-4 says the opposite: on a server
+error (5xx) or when robots.txt cannot be reached, assume complete disallow; a client error (4xx) means
+there are no rules. The verdict is kept for one crawl only (each crawl fetches robots.txt afresh).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = "robots.txt unavailable"
+
+
+class _Unavailable:
+    """Stands in for a parser when robots.txt could not be read: nothing is allowed."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def allowed(self, url: str | bytes, user_agent: str | bytes) -> bool:
+        return False
+
+
+class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, disallowing everything while a host's robots.txt is unavailable."""
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500:
+            self._unavailable(netloc, f"HTTP {response.status}")
+            return
+        if response.status >= 400:  # no robots.txt: no rules (the error page's body is not rules)
+            response = response.replace(body=b"")
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        super()._robots_error(exc, netloc)  # counts it and wakes the requests waiting for the verdict
+        self._parsers[netloc] = _Unavailable(type(exc).__name__)  # type: ignore[assignment]
+
+    def _unavailable(self, netloc: str, reason: str) -> None:
+        waiting = self._parsers[netloc]
+        parser = _Unavailable(reason)
+        self._parsers[netloc] = parser  # type: ignore[assignment]
+        self._stats.inc_value("robotstxt/unavailable")
+        logger.warning("robots.txt of %s unavailable (%s): nothing on it is crawled this run", netloc, reason)
+        waiting.callback(None)  # type: ignore[union-attr]  # the waiting requests look the verdict up
+
+    def process_request_2(self, rp: Any, request: Request) -> None:
+        if rp is None:  # the download failed: Scrapy's own error path handed the waiting requests None
+            rp = self._parsers.get(_netloc(request))
+        if isinstance(rp, _Unavailable):
+            raise IgnoreRequest(f"{UNAVAILABLE} ({rp.reason}): not crawled this run")
+        super().process_request_2(rp, request)
+
+
+def _netloc(request: Request) -> str:
+    from scrapy.utils.httpobj import urlparse_cached
+
+    return urlparse_cached(request).netloc
