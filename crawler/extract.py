@@ -623,6 +623,7 @@ def _canonical_url(tree: HtmlElement, url: str | None) -> str | None:
 # ---------------------------------------------------------------------------
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 _HTML_TAG = re.compile(r"<(?:!doctype|html|head|body|div|p|article|main|section|span|h[1-6]|title|meta|table)\b", re.I)
 _MAX_CONTROL_SHARE = 0.05
 
@@ -726,6 +727,9 @@ def extract_page(html: str, url: str | None = None, *, cleanup: Cleanup = DEFAUL
     reason = _unusable_reason(html)
     if reason:
         return _skip(page_url, reason)
+    # libxml2 reads a NUL as the end of the document (the rest of the body would be lost), PostgreSQL text
+    # refuses it, and a lone surrogate cannot be encoded at all: none of them survive past here.
+    html = _UNSTORABLE.sub("", html)
     try:
         extracted = _run_trafilatura(html, web_url, cleanup)
     except Exception:  # a hostile page must not stop the crawl: log it and skip it

@@ -521,3 +521,22 @@ def test_benchmark_f1_floor() -> None:
     result = scorer.run_extractor("ours", extract_text, pages, n_bootstrap=0)
     assert result.errors == 0
     assert result.metrics["f1"] >= F1_FLOOR, result.metrics
+
+
+@pytest.mark.parametrize("poison", ["\x00", "\udc80", "\ud800\x00", "&#0;", "&#xD800;"])
+def test_nul_bytes_and_lone_surrogates_neither_cut_the_body_nor_reach_the_article(poison: str) -> None:
+    """A NUL is refused by PostgreSQL and a lone surrogate cannot be encoded (it used to cut the body short)."""
+    paragraphs = [
+        f"<p>Paragraph {i}: the company said the plan would unfold over several years and involve partners "
+        "across the region, with engineers working together.</p>"
+        for i in range(6)
+    ]
+    paragraphs.insert(3, f"<p>Poisoned{poison} line in the middle of the story.</p>")
+    body = "".join(paragraphs)
+    page = f"<html><head><title>Chip{poison} plant</title></head><body><article>{body}</article></body></html>"
+    article = extract_page(page, "https://news.example.com/chips/plant")
+    assert isinstance(article, Article)
+    assert "Paragraph 5" in article.text and "line in the middle" in article.text
+    for field in (article.title, article.text):
+        assert "\x00" not in field and not any(0xD800 <= ord(c) <= 0xDFFF for c in field)
+        field.encode("utf-8")  # storable as UTF-8 text
