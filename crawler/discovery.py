@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import io
 import logging
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from parsel import Selector
 logger = logging.getLogger(__name__)
 
 MAX_FEED_ITEMS = 500
+MAX_TITLE_CHARS = 500  # a feed's or sitemap's headline longer than this is cut
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_SITEMAP_URLS = 50_000
 MAX_DECOMPRESSED = 50 * 1024 * 1024
 # Links that never lead to an article page.
@@ -91,13 +94,25 @@ def parse_iso_datetime(text: str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def clean_title(value: object) -> str | None:
+    """A headline from a feed or sitemap as it may be stored and shown: no control characters (NUL included)
+    or lone surrogates, whitespace collapsed, at most MAX_TITLE_CHARS; None when nothing is left."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join(_UNPRINTABLE.sub(" ", value[: MAX_TITLE_CHARS * 4]).split())
+    return text[:MAX_TITLE_CHARS] or None
+
+
 def links_from_feed(body: bytes, feed_url: str, headers: dict[str, str] | None = None) -> list[Link]:
     """Article links of an RSS or Atom feed, newest first as the feed lists them.
 
     The body goes to feedparser as bytes (never a string it could treat as a URL or path).
     Raises DiscoveryError when the body is not a feed at all.
     """
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers or {}, sanitize_html=False)
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers or {}, sanitize_html=False)
+    except Exception as exc:  # feedparser itself fails on some hostile input (e.g. a lone surrogate entity)
+        raise DiscoveryError(f"not a valid feed: {type(exc).__name__}: {exc}"[:300]) from None
     entries = parsed.get("entries") or []
     if not entries and (parsed.get("bozo") or not parsed.get("version")):
         problem = parsed.get("bozo_exception") or "no RSS or Atom content"
@@ -113,8 +128,7 @@ def links_from_feed(body: bytes, feed_url: str, headers: dict[str, str] | None =
         if not href:
             continue
         published = _struct_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
-        title = (entry.get("title") or "").strip() or None
-        links.append(Link(urljoin(feed_url, href.strip()), published, title))
+        links.append(Link(urljoin(feed_url, href.strip()), published, clean_title(entry.get("title"))))
     return links
 
 
@@ -168,7 +182,7 @@ def parse_sitemap(body: bytes, sitemap_url: str) -> SitemapDoc:
         if not loc:
             continue
         published = parse_iso_datetime(news_date) or parse_iso_datetime(lastmod)
-        links.append(Link(urljoin(sitemap_url, loc), published, news_title or None))
+        links.append(Link(urljoin(sitemap_url, loc), published, clean_title(news_title)))
         if len(links) >= MAX_SITEMAP_URLS:
             logger.warning("sitemap %s lists more than %d URLs; the rest are ignored", sitemap_url, MAX_SITEMAP_URLS)
             break

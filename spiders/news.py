@@ -60,6 +60,8 @@ class NewsSpider(scrapy.Spider):
         self.allowed_domains = list(self.site.allowed_domains)
         self.source_errors: list[str] = []
         self._queued: set[str] = set()
+        # Sitemaps requested in this crawl (canonical URLs): none is read twice.
+        self._sitemaps: set[str] = {canonicalize_url(url) for url in self.site.sitemaps}
         # What feeds and sitemaps said about each queued URL; a later source fills in a missing date or title.
         self._listed: dict[str, Link] = {}
 
@@ -112,9 +114,12 @@ class NewsSpider(scrapy.Spider):
         children = [link for link in doc.links if not self._too_old(link)]
         children.sort(key=lambda link: link.published or datetime.min.replace(tzinfo=UTC), reverse=True)
         for link in children[:MAX_CHILD_SITEMAPS]:
-            # Child sitemaps are .xml / .xml.gz files: only their scheme and host are checked.
+            # Child sitemaps are .xml / .xml.gz files: only their scheme and host are checked. Each is read
+            # once per crawl, however many indexes list it (an index listing itself, or two listing each other).
             web = urlsplit(link.url).scheme in ("http", "https")
-            if web and host_allowed(host_of(link.url), self.site.allowed_domains):
+            sitemap = canonicalize_url(link.url)
+            if web and host_allowed(host_of(link.url), self.site.allowed_domains) and sitemap not in self._sitemaps:
+                self._sitemaps.add(sitemap)
                 yield self._source_request(link.url, self.parse_sitemap, "sitemap")
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:

@@ -310,17 +310,23 @@ def test_feed_date_wins_when_a_listing_finds_the_link_first(workdir: Path, news_
 def test_sitemap_index_leads_to_its_child_sitemaps(workdir: Path, news_site: LocalSite) -> None:
     paths = list(ARTICLES)
     news_site.routes["/sitemaps/news-1.xml"] = Response(sitemap(news_site.base_url, paths), "application/xml")
-    news_site.routes["/sitemap_index.xml"] = Response(
-        (
-            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            f"<sitemap><loc>{news_site.base_url}/sitemaps/news-1.xml</loc></sitemap></sitemapindex>"
-        ).encode(),
-        "application/xml",
-    )
+
+    def index(*children: str) -> Response:
+        entries = "".join(f"<sitemap><loc>{news_site.base_url}{child}</loc></sitemap>" for child in children)
+        return Response(
+            f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}'
+            "</sitemapindex>".encode(),
+            "application/xml",
+        )
+
+    # The index lists itself, and a second index that lists the first one back: each is read once.
+    news_site.routes["/sitemap_index.xml"] = index("/sitemap_index.xml", "/more.xml", "/sitemaps/news-1.xml")
+    news_site.routes["/more.xml"] = index("/sitemap_index.xml", "/sitemaps/news-1.xml")
     sites = site_toml("indexed", news_site.base_url, 'sitemaps = ["BASE/sitemap_index.xml"]')
     result = run_cli(workdir, "crawl", sites=sites)
     assert result.returncode == 0, result.stderr
     assert news_site.hits["/sitemaps/news-1.xml"] == 1
+    assert news_site.hits["/sitemap_index.xml"] == 1 and news_site.hits["/more.xml"] == 1
     assert len(titles(workdir)) == 3
 
 

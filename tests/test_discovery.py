@@ -156,3 +156,37 @@ def test_helpers() -> None:
     assert not looks_like_page("https://x.example/photo.JPG")
     assert parse_iso_datetime("2026-11-20") == datetime(2026, 11, 20, tzinfo=UTC)
     assert parse_iso_datetime("yesterday") is None
+
+
+def _rss(items: str) -> bytes:
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+
+
+@pytest.mark.parametrize("entity", ["&#xD800;", "&#xDFFF;"])
+def test_a_feed_that_breaks_the_feed_parser_is_a_discovery_error(entity: str) -> None:
+    body = _rss(f"<item><title>bad {entity}</title><link>https://news.example.com/a</link></item>")
+    try:
+        links = links_from_feed(body, "https://news.example.com/feed")
+    except DiscoveryError as exc:
+        assert "not a valid feed" in str(exc)
+    else:  # a parser that copes must still give a storable title
+        assert all(link.title is None or link.title.encode("utf-8") for link in links)
+
+
+def test_feed_titles_are_cleaned_and_capped() -> None:
+    items = (
+        "<item><title>SoftBank&#0; invests\x0b in\x1f robots</title><link>https://news.example.com/a</link></item>"
+        f"<item><title>{'x' * 10_000}</title><link>https://news.example.com/b</link></item>"
+        "<item><title>   </title><link>https://news.example.com/c</link></item>"
+    )
+    first, long, blank = links_from_feed(_rss(items), "https://news.example.com/feed")
+    assert first.title == "SoftBank invests in robots"
+    assert long.title == "x" * 500
+    assert blank.title is None
+
+
+def test_huge_feeds_are_capped() -> None:
+    items = "".join(f"<item><title>Story {n}</title><link>https://news.example.com/{n}</link></item>"
+                    for n in range(50_000))
+    links = links_from_feed(_rss(items), "https://news.example.com/feed")
+    assert len(links) == 500 and links[0].url == "https://news.example.com/0"
