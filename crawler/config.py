@@ -107,6 +107,8 @@ class SiteConfig(BaseModel):
     delay: float = Field(default=1.0, ge=0, le=3600)
     enabled: bool = True
     allow_private_network: bool = False
+    # Verify the site's TLS certificates (false: accept any, e.g. a self-signed certificate on an intranet).
+    verify_tls: bool = True
     # On the site's first crawl only matches published within this window alert: "24h", "7d"..., "all"
     # (every match alerts) or "0" (none); older matches are stored and flagged but send nothing.
     backfill: str = "24h"

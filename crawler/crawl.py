@@ -126,6 +126,8 @@ def site_settings(
     if queue_dir is not None and not settings.get("JOBDIR"):
         settings.set("JOBDIR", str(queue_dir), priority="spider")
     settings.set("DOWNLOAD_DELAY", site.delay, priority="spider")
+    if not site.verify_tls:
+        settings.set("DOWNLOAD_VERIFY_CERTIFICATES", False, priority="spider")
     settings.set("AUTOTHROTTLE_START_DELAY", max(site.delay, 0.1), priority="spider")
     if timeout is not None:
         settings.set("CLOSESPIDER_TIMEOUT", max(1, int(timeout.total_seconds())), priority="spider")

@@ -43,7 +43,7 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         super()._robots_error(exc, netloc)  # counts it and wakes the requests waiting for the verdict
-        self._parsers[netloc] = _Unavailable(type(exc).__name__)  # type: ignore[assignment]
+        self._parsers[netloc] = _Unavailable(describe_exception(exc))  # type: ignore[assignment]
 
     def _unavailable(self, netloc: str, reason: str) -> None:
         waiting = self._parsers[netloc]
@@ -59,6 +59,19 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         if isinstance(rp, _Unavailable):
             raise IgnoreRequest(f"{UNAVAILABLE} ({rp.reason}): not crawled this run")
         super().process_request_2(rp, request)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A short description of a download failure, with the first underlying reason Twisted wraps (a refused
+    connection, a certificate that failed verification)."""
+    text = f"{type(exc).__name__}"
+    reasons = getattr(exc, "reasons", None)  # ResponseNeverReceived / ResponseFailed wrap Failures
+    if reasons:
+        inner = reasons[0].value
+        text += f": {type(inner).__name__}: {inner}"
+    elif str(exc):
+        text += f": {exc}"
+    return text[:300]
 
 
 def _netloc(request: Request) -> str:

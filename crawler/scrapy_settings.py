@@ -40,6 +40,8 @@ SCRAPY_SETTINGS: dict[str, Any] = {
     "TELNETCONSOLE_ENABLED": False,
     "REMOTE_CONTROL_ENABLED": False,
     "DOWNLOAD_HANDLERS": {"data": None, "file": None, "s3": None, "ftp": None},
+    # TLS certificates are verified (Scrapy does not by default); a site may opt out (`verify_tls = false`).
+    "DOWNLOAD_VERIFY_CERTIFICATES": True,
     # Our own pipeline stores everything; no feed exports.
     "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
     # No request to a private address (crawler.netguard), checked before robots.txt (100) or anything else;
