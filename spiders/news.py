@@ -181,10 +181,13 @@ class NewsSpider(scrapy.Spider):
             self._queued.add(canonical)
             self._remember(canonical, link)
             # The canonical spelling is fetched: same page, without tracking parameters or fragments.
+            # dont_filter: the spider keeps its own list of URLs requested (``_queued``); Scrapy's duplicate
+            # filter would silently drop a redirect loop's way back, leaving the page unrecorded.
             yield scrapy.Request(
                 canonical,
                 callback=self.parse_article,
                 errback=self.article_failed,
+                dont_filter=True,
                 meta={"link": link, "canonical": canonical, "source_url": source_url, "dont_cache": True},
             )
 
@@ -237,7 +240,8 @@ class NewsSpider(scrapy.Spider):
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
         self._count_http(failure)
         logger.warning("cannot fetch %s: %s", request.url, reason)
-        yield PageFailure(self.site.id, request.url, "error", reason, status)
+        # Recorded under the URL the listing gave (the failure may have come after redirects).
+        yield PageFailure(self.site.id, request.meta.get("canonical") or request.url, "error", reason, status)
 
 
 def describe_failure(failure: Failure) -> str:

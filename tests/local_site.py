@@ -21,6 +21,7 @@ class Response:
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0  # seconds to wait before answering
     etag: str | None = None  # sent as ETag; a request with a matching If-None-Match gets 304 Not Modified
+    truncate: bool = False  # declare the whole body's length, send half of it, then drop the connection
 
 
 class LocalSite:
@@ -51,6 +52,11 @@ class LocalSite:
                 for name, value in response.headers:
                     self.send_header(name, value)
                 self.end_headers()
+                if response.truncate:
+                    self.wfile.write(response.body[: len(response.body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 self.wfile.write(response.body)
 
             def log_message(self, format: str, *args: object) -> None:

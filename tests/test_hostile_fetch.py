@@ -1,0 +1,65 @@
+"""Fetching from a misbehaving server in a real crawl: truncated bodies, retries by status, redirect loops and
+redirects to other schemes. Exact request counts; the crawl finishes and reports each page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from crawler.models import PageRow
+from tests.local_site import LocalSite, Response
+from tests.test_crawl import PARAGRAPH, RULES, article_html, rss, run_cli, stored, titles
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "rules.toml").write_text(RULES)
+    return tmp_path
+
+
+def redirect(location: str, status: int = 302) -> Response:
+    return Response(b"", status=status, headers=(("Location", location),))
+
+
+def test_truncation_retries_and_redirects(workdir: Path) -> None:
+    with LocalSite() as site:
+        site.routes["/good/"] = Response(article_html("SoftBank invests in robot maker", PARAGRAPH))
+        site.routes["/cut/"] = Response(article_html("Truncated robot story", PARAGRAPH * 20), truncate=True)
+        for status in (500, 503, 429, 404, 410):
+            site.routes[f"/e{status}/"] = Response(b"error", "text/html", status)
+        site.routes["/loop-a/"] = redirect("/loop-b/")
+        site.routes["/loop-b/"] = redirect("/loop-a/", 301)
+        for hop in range(25):
+            site.routes[f"/hop/{hop}/"] = redirect(f"/hop/{hop + 1}/", 307)
+        site.routes["/hop/25/"] = Response(article_html("Long way round", PARAGRAPH))
+        site.routes["/to-file/"] = redirect("file:///etc/hostname")
+        site.routes["/to-data/"] = redirect("data:text/html,<h1>robot</h1>")
+        site.routes["/to-ftp/"] = redirect("ftp://127.0.0.1/x")
+        pages = ["/good/", "/cut/", "/e500/", "/e503/", "/e429/", "/e404/", "/e410/", "/loop-a/", "/hop/0/",
+                 "/to-file/", "/to-data/", "/to-ftp/"]
+        site.routes["/feed.xml"] = Response(rss(site.base_url, pages), "application/rss+xml")
+        sites = (f'[[site]]\nid = "bad"\nfeeds = ["{site.base_url}/feed.xml"]\ndelay = 0\n'
+                 "allow_private_network = true\n")
+        result = run_cli(workdir, "crawl", sites=sites)
+        hits = dict(site.hits)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert set(titles(workdir)) == {"SoftBank invests in robot maker"}  # nothing truncated is stored
+    # RETRY_TIMES = 2: three tries for 5xx and 429, one for 404 and 410; a truncated body is retried too.
+    assert {p: hits.get(p, 0) for p in ("/e500/", "/e503/", "/e429/", "/e404/", "/e410/", "/cut/")} == {
+        "/e500/": 3, "/e503/": 3, "/e429/": 3, "/e404/": 1, "/e410/": 1, "/cut/": 3,
+    }
+    # REDIRECT_MAX_TIMES = 5: a loop or a long chain stops after at most 6 requests.
+    assert hits["/loop-a/"] + hits.get("/loop-b/", 0) <= 6
+    assert sum(n for p, n in hits.items() if p.startswith("/hop/")) <= 6 and "/hop/25/" not in hits
+    for session in stored(workdir):
+        recorded = {p.canonical_url.removeprefix(site.base_url): p for p in session.exec(select(PageRow)).all()}
+    for path in ("/cut/", "/e500/", "/e404/", "/loop-a/", "/hop/0/"):  # under the URL the feed listed
+        assert recorded[path].status == "error", (path, recorded[path])
+    assert "max redirections" in (recorded["/loop-a/"].reason or "")
+    assert recorded["/e404/"].http_status == 404
+    for path in ("/to-file/", "/to-data/", "/to-ftp/"):  # other schemes are never followed
+        assert path in recorded and recorded[path].status in ("error", "skipped"), path
