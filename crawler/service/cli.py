@@ -87,8 +87,9 @@ def run(
 ) -> None:
     """Run Newswatch as a service: crawl every site on its schedule, send alerts and digests, watch health."""
     from crawler.alerts.cli import mail_config, transport_for
-    from crawler.cli import _config, _database, _settings, check_versions
+    from crawler.cli import _config, _database, _settings, check_versions, fail
     from crawler.logs import setup_logging
+    from crawler.service.locks import LockBusy, scheduler_lock
     from crawler.service.service import Service
     from crawler.web.app import WebContext, create_app, embedded_server
 
@@ -109,7 +110,11 @@ def run(
         sock = listen(settings.web_host, settings.web_port)
         app = create_app(WebContext(engine, settings, lambda: service.config))
         server = (embedded_server(app, settings.web_host, settings.web_port), [sock])
-    code = asyncio.run(service.run(once=once, web=server))
+    try:
+        with scheduler_lock(engine, settings.data_dir):
+            code = asyncio.run(service.run(once=once, web=server))
+    except LockBusy:
+        fail("another `newswatch run` already schedules this deployment (same database): only one may run", 2)
     raise typer.Exit(code)
 
 

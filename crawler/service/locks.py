@@ -1,4 +1,5 @@
-"""Per-site crawl locks, so two crawls of one site never overlap, even across processes and restarts.
+"""Per-site crawl locks, so two crawls of one site never overlap, even across processes and restarts; and
+the scheduler lock, so one deployment runs one scheduler (one ``newswatch run``).
 
 On PostgreSQL a session advisory lock (held by a dedicated connection, released when that connection
 or its process ends); on SQLite an exclusive ``flock`` on ``<data_dir>/locks/<site>.lock`` (released by
@@ -65,3 +66,13 @@ def site_lock(engine: Engine, data_dir: Path, site_id: str, wait: float = 0.0) -
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+SCHEDULER = "_scheduler"  # the scheduler's lock name (not a valid site id, so it never clashes with one)
+
+
+@contextlib.contextmanager
+def scheduler_lock(engine: Engine, data_dir: Path) -> Iterator[None]:
+    """Hold the deployment's scheduler lock for as long as the service runs; LockBusy if another has it."""
+    with site_lock(engine, data_dir, SCHEDULER):
+        yield
