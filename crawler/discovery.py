@@ -103,6 +103,16 @@ def clean_title(value: object) -> str | None:
     return text[:MAX_TITLE_CHARS] or None
 
 
+def absolute(base: str, href: str) -> str | None:
+    """``href`` resolved against ``base``; None when it is not a URL at all (e.g. a broken IPv6 host)."""
+    try:
+        url = urljoin(base, href.strip())
+        urlsplit(url).port  # noqa: B018 (a bad port or host raises here)
+    except ValueError:
+        return None
+    return url
+
+
 def links_from_feed(body: bytes, feed_url: str, headers: dict[str, str] | None = None) -> list[Link]:
     """Article links of an RSS or Atom feed, newest first as the feed lists them.
 
@@ -128,7 +138,9 @@ def links_from_feed(body: bytes, feed_url: str, headers: dict[str, str] | None =
         if not href:
             continue
         published = _struct_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
-        links.append(Link(urljoin(feed_url, href.strip()), published, clean_title(entry.get("title"))))
+        url = absolute(feed_url, href)
+        if url:
+            links.append(Link(url, published, clean_title(entry.get("title"))))
     return links
 
 
@@ -147,7 +159,12 @@ def maybe_gunzip(body: bytes, max_size: int = MAX_DECOMPRESSED) -> bytes:
 
 
 def _local(tag: Any) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    if not isinstance(tag, str):
+        return ""
+    try:
+        return etree.QName(tag).localname
+    except (ValueError, UnicodeError):  # a tag name lxml accepted while recovering but cannot give back
+        return ""
 
 
 def parse_sitemap(body: bytes, sitemap_url: str) -> SitemapDoc:
@@ -160,29 +177,39 @@ def parse_sitemap(body: bytes, sitemap_url: str) -> SitemapDoc:
         root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise DiscoveryError(f"not a sitemap: {exc}") from None
-    if root is None or _local(root.tag) not in ("urlset", "sitemapindex"):
+    try:
+        root_name = _local(root.tag) if root is not None else ""
+    except (ValueError, UnicodeError):  # lxml kept undecodable text while recovering
+        root_name = ""
+    if root is None or root_name not in ("urlset", "sitemapindex"):
         raise DiscoveryError("not a sitemap (no <urlset> or <sitemapindex> root)")
-    is_index = _local(root.tag) == "sitemapindex"
+    is_index = root_name == "sitemapindex"
     links = []
     for entry in root:
         if _local(entry.tag) not in ("url", "sitemap"):
             continue
         loc = lastmod = news_date = news_title = None
-        for child in entry.iter():
-            name = _local(child.tag)
-            text = (child.text or "").strip()
-            if name == "loc" and loc is None:
-                loc = text
-            elif name == "lastmod":
-                lastmod = text
-            elif name == "publication_date":
-                news_date = text
-            elif name == "title" and _local(child.getparent().tag) == "news":
-                news_title = text
+        try:
+            for child in entry.iter():
+                name = _local(child.tag)
+                text = (child.text or "").strip()
+                if name == "loc" and loc is None:
+                    loc = text
+                elif name == "lastmod":
+                    lastmod = text
+                elif name == "publication_date":
+                    news_date = text
+                elif name == "title" and _local(child.getparent().tag) == "news":
+                    news_title = text
+        except (ValueError, UnicodeError):  # text lxml kept while recovering but cannot give back: skip the entry
+            continue
         if not loc:
             continue
         published = parse_iso_datetime(news_date) or parse_iso_datetime(lastmod)
-        links.append(Link(urljoin(sitemap_url, loc), published, clean_title(news_title)))
+        url = absolute(sitemap_url, loc)
+        if not url:
+            continue
+        links.append(Link(url, published, clean_title(news_title)))
         if len(links) >= MAX_SITEMAP_URLS:
             logger.warning("sitemap %s lists more than %d URLs; the rest are ignored", sitemap_url, MAX_SITEMAP_URLS)
             break
@@ -204,7 +231,7 @@ def links_from_listing(html: str, page_url: str, selector: str | None = None) ->
     """
     doc = Selector(text=html)
     base = doc.css("base::attr(href)").get()
-    base_url = urljoin(page_url, base) if base else page_url
+    base_url = (absolute(page_url, base) if base else None) or page_url
     nodes = doc.css(selector) if selector else doc.css("a")
     hrefs: list[str] = []
     for node in nodes:
@@ -216,8 +243,8 @@ def links_from_listing(html: str, page_url: str, selector: str | None = None) ->
         href = href.strip()
         if not href or href.startswith("#"):
             continue
-        url = urljoin(base_url, href).split("#", 1)[0]
-        if url == page or not looks_like_page(url):
+        url = (absolute(base_url, href) or "").split("#", 1)[0]
+        if not url or url == page or not looks_like_page(url):
             continue
         links.setdefault(url, Link(url))
     return list(links.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 from datetime import UTC, datetime
 
@@ -190,3 +191,32 @@ def test_huge_feeds_are_capped() -> None:
                     for n in range(50_000))
     links = links_from_feed(_rss(items), "https://news.example.com/feed")
     assert len(links) == 500 and links[0].url == "https://news.example.com/0"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [  # found by benchmarks/soak.py: each used to escape as UnicodeDecodeError or ValueError
+        b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>http&#xD800;'
+        b"&\x00<item><link><item>mod>2026-11-02</lastmod></url></urlset>",
+        b'<\xef\xbb\xbf\xef\xbb\xbftp://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://n.example/c</loc>'
+        b"<lastmod>2026-11-02</lastmod></url></urlset>",
+        b'<feed xmlns="http://www&#xD800;>></item>\xe9\x00ry><title>x</title><link href="/b"/></entry></feed>',
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://n.&]]></loc></url>'
+        b"<url><loc>http://[broken/x</loc></url><url><loc>https://n.example/ok</loc></url></urlset>",
+    ],
+)
+def test_broken_sitemaps_are_read_or_refused_never_crash(body: bytes) -> None:
+    with contextlib.suppress(DiscoveryError):
+        parse_sitemap(body, "https://n.example/sitemap.xml")
+
+
+def test_links_that_are_not_urls_are_left_out() -> None:
+    items = ("<item><title>a</title><link>http://[broken/a</link></item>"
+             "<item><title>b</title><link>https://news.example.com/b</link></item>")
+    assert [link.url for link in links_from_feed(_rss(items), "https://news.example.com/feed")] == [
+        "https://news.example.com/b"
+    ]
+    html = '<a href="http://[oops/x">x</a><a href="/story/1">y</a><base href="http://[bad">'
+    assert [link.url for link in links_from_listing(html, "https://news.example.com/")] == [
+        "https://news.example.com/story/1"
+    ]
