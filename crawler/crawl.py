@@ -116,6 +116,32 @@ def _run_from_stats(site_id: str, stats: dict[str, Any], source_errors: list[str
     return run
 
 
+QUEUE_PREFIX = "newswatch-queue-"  # + the crawling process's pid: the folder of a crawl's waiting requests
+
+
+def remove_stale_queues(folder: Path | None = None) -> int:
+    """Remove the request queues of crawls whose process is gone (killed before it could clean up);
+    how many were removed."""
+    removed = 0
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{QUEUE_PREFIX}*"):
+        pid = path.name.removeprefix(QUEUE_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def site_settings(
     base: Any, site: SiteConfig, timeout: timedelta | None = None, queue_dir: Path | None = None
 ) -> Any:
@@ -189,7 +215,8 @@ async def crawl_site(
         processor=PageProcessor(engine, matcher, recorder, (site.id, site.name)),
         pool=pool,
     )
-    queue_dir = Path(tempfile.mkdtemp(prefix="newswatch-queue-"))
+    remove_stale_queues()
+    queue_dir = Path(tempfile.mkdtemp(prefix=f"{QUEUE_PREFIX}{os.getpid()}-"))
     try:
         install_resolver(host for host, _port in private_origins(site))
         crawler = Crawler(NewsSpider, site_settings(runner.settings, site, timeout, queue_dir))

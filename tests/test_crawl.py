@@ -357,3 +357,17 @@ def test_recrawl_revalidates_entry_points_and_fetches_only_what_is_new(workdir: 
         assert [r.stats.get("not_modified") for r in runs] == [0, 1, 0]
         # the 304 has no body: all that travelled again was robots.txt (no validator, so not cached)
         assert runs[1].stats["wire_bytes"] == len(ROBOTS)
+
+
+def test_queues_of_killed_crawls_are_removed(tmp_path: Path) -> None:
+    from crawler.crawl import QUEUE_PREFIX, remove_stale_queues
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{QUEUE_PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{QUEUE_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "unrelated"
+    for folder in (stale, live, other):
+        (folder / "requests.queue").mkdir(parents=True)
+    assert remove_stale_queues(tmp_path) == 1
+    assert not stale.exists() and live.exists() and other.exists()
