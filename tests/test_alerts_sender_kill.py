@@ -135,7 +135,8 @@ def test_kills_lose_nothing_and_duplicate_only_after_250(tmp_path: Path, smtp: S
         assert sum(kills.values()) >= 20
         assert lost == []
         assert extra == set()  # nothing the outbox does not know (e.g. a digest assembled twice)
+        # A message is sent again only after a kill between the server's 250 and the recorded "sent" (one
+        # message may be caught there in several rounds, so the bound is on the total, not per message).
         assert duplicates <= kills["accepted"]
-        assert max(received.values()) <= 2
     finally:
         engine.dispose()
