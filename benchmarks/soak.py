@@ -257,9 +257,9 @@ def pytest_rounds(name: str, files: list[str], rounds: int, env: dict[str, str] 
         failed += result.returncode != 0
         lines = result.stdout.strip().splitlines()
         summary = lines[-1] if lines else result.stderr[-300:]
-        kill_lines = [line for line in lines if line.startswith("kill test:")]
-        if kill_lines:
-            summary = kill_lines[-1] + "; " + summary
+        kill_lines = [line.strip() for line in lines if "kill test:" in line]
+        if kill_lines:  # one per database (SQLite, PostgreSQL)
+            summary = " | ".join(kill_lines) + "; " + summary
     return f"{name}: {rounds} round(s), {failed} failed, {time.perf_counter() - began:.0f} s; last: {summary}"
 
 
