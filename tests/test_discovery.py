@@ -220,3 +220,18 @@ def test_links_that_are_not_urls_are_left_out() -> None:
     assert [link.url for link in links_from_listing(html, "https://news.example.com/")] == [
         "https://news.example.com/story/1"
     ]
+
+
+def test_expat_has_the_billion_laughs_protection() -> None:
+    """feedparser parses with expat: 2.4.0 brought the entity-amplification limit. (Python 3.11.7 ships 2.5.0,
+    without 2.6.0's large-token fix; the crawl bounds feed sizes by DOWNLOAD_MAXSIZE.)"""
+    import pyexpat
+
+    version = tuple(int(part) for part in pyexpat.EXPAT_VERSION.removeprefix("expat_").split("."))
+    assert version >= (2, 4, 0), pyexpat.EXPAT_VERSION
+    laughs = "".join(f'<!ENTITY l{i + 1} "{f"&l{i};" * 10}">' for i in range(12))  # 10^12 characters
+    body = (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY l0 "lol">{laughs}]><rss version="2.0"><channel>'
+            "<item><title>&l12;</title><link>https://news.example.com/a</link></item></channel></rss>").encode()
+    with contextlib.suppress(DiscoveryError):
+        for link in links_from_feed(body, "https://news.example.com/feed"):
+            assert link.title is None or len(link.title) <= 500

@@ -143,6 +143,29 @@ def test_match_explanations_round_trip(engine: Engine) -> None:
     assert row.amounts == [{"text": "$4.5B", "value": 4.5e9, "currency": "USD", "usd": 4.5e9, "field": "body"}]
 
 
+def test_every_migration_downgrades_and_upgrades_again(engine: Engine) -> None:
+    """downgrade base, then upgrade head: the schema is the models' again, search triggers included."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from crawler.review.stories import StoryFilter, list_stories
+    from crawler.store import MIGRATIONS, upgrade_schema
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade_schema(engine)
+    test_migrations_match_the_models(engine)
+    with Session(engine) as session:  # the search index works again (triggers on match)
+        article = Article(url="https://a.example/1", canonical_url="https://a.example/1", title="Zeppelin news",
+                          text="A zeppelin factory opened.")
+        save_article(session, "a", article, [Match("r", ["zeppelin"])])
+        assert list_stories(session, StoryFilter(q="zeppelin")).total == 1
+
+
 def test_migrations_match_the_models(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
