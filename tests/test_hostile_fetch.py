@@ -3,14 +3,17 @@ redirects to other schemes. Exact request counts; the crawl finishes and reports
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from crawler.models import PageRow
+from crawler.models import ArticleRow, PageRow
+from crawler.store import open_database
 from tests.local_site import LocalSite, Response
-from tests.test_crawl import PARAGRAPH, RULES, article_html, rss, run_cli, stored, titles
+from tests.test_crawl import PARAGRAPH, REPO, RULES, article_html, rss, run_cli, stored, titles
 
 
 @pytest.fixture
@@ -63,3 +66,50 @@ def test_truncation_retries_and_redirects(workdir: Path) -> None:
     assert recorded["/e404/"].http_status == 404
     for path in ("/to-file/", "/to-data/", "/to-ftp/"):  # other schemes are never followed
         assert path in recorded and recorded[path].status in ("error", "skipped"), path
+
+
+MEMORY_CRAWL = """
+import sys
+from pathlib import Path
+from crawler.config import load_config
+from crawler.crawl import crawl_sites, run_on_reactor
+from crawler.store import open_database
+
+cfg = load_config(Path(sys.argv[1]))
+engine = open_database(sys.argv[2])
+limit = {"MEMUSAGE_LIMIT_MB": 1, "MEMUSAGE_CHECK_INTERVAL_SECONDS": 0.2} if sys.argv[3] == "tiny" else {}
+runs = run_on_reactor(lambda: crawl_sites(engine, cfg.sites, cfg.ruleset(), settings=limit, workers=0))
+print(runs[0].status, runs[0].new_articles, "|".join(runs[0].problems))
+"""
+
+
+def test_a_crawl_over_its_memory_limit_stops_cleanly_and_the_next_one_works(workdir: Path) -> None:
+    with LocalSite() as site:
+        paths = [f"/news/{n}/" for n in range(30)]
+        for number, path in enumerate(paths):
+            site.routes[path] = Response(
+                article_html(f"Robot story {number}", PARAGRAPH), delay=0.2  # slow enough for the check to run
+            )
+        site.routes["/feed.xml"] = Response(rss(site.base_url, paths), "application/rss+xml")
+        (workdir / "config" / "sites.toml").write_text(
+            f'[[site]]\nid = "big"\nfeeds = ["{site.base_url}/feed.xml"]\ndelay = 0\nallow_private_network = true\n'
+        )
+        database = f"sqlite:///{workdir / 'data.db'}"
+
+        def crawl(limit: str) -> list[str]:
+            result = subprocess.run([sys.executable, "-c", MEMORY_CRAWL, str(workdir / "config"), database, limit],
+                                    cwd=REPO, capture_output=True, text=True, timeout=120)
+            assert result.returncode == 0, result.stderr
+            assert "Traceback" not in result.stderr
+            status, new, *problems = result.stdout.strip().splitlines()[-1].split(" ", 2)
+            return [status, new, "".join(problems)]
+
+        status, new, problems = crawl("tiny")
+        assert status == "failed" and "memusage_exceeded" in problems, (status, new, problems)
+        assert int(new) < 30  # stopped early (it ends at its first check, here before any article)
+        status, new, problems = crawl("normal")
+        assert status == "finished", problems
+    engine = open_database(database)
+    with Session(engine) as session:  # the first crawl's articles kept, the rest fetched by the second
+        assert len(session.exec(select(ArticleRow)).all()) == 30
+    engine.dispose()
