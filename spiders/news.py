@@ -255,4 +255,6 @@ def describe_failure(failure: Failure) -> str:
     if "robots.txt" in text.lower():
         return "forbidden by robots.txt"
     name = type(value).__name__
+    if not text and name == "DownloadCancelledError":  # Scrapy gives no reason when a body outgrows the limit
+        return f"{name}: the download was stopped (a body over DOWNLOAD_MAXSIZE, or the crawl closing)"
     return f"{name}: {text}" if text else name

@@ -22,6 +22,7 @@ class Response:
     delay: float = 0.0  # seconds to wait before answering
     etag: str | None = None  # sent as ETag; a request with a matching If-None-Match gets 304 Not Modified
     truncate: bool = False  # declare the whole body's length, send half of it, then drop the connection
+    endless: int = 0  # instead of the body: this many bytes of HTML, without a Content-Length (ends at close)
 
 
 class LocalSite:
@@ -31,6 +32,7 @@ class LocalSite:
         self.routes: dict[str, Response] = dict(routes or {})
         self.hits: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()  # 304 answers per path
+        self.streamed: Counter[str] = Counter()  # bytes written per path for `endless` responses
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,6 +45,9 @@ class LocalSite:
                     self.send_response(304)
                     self.send_header("ETag", f'"{response.etag}"')
                     self.end_headers()
+                    return
+                if response.endless:
+                    self._stream(response)
                     return
                 self.send_response(response.status)
                 if response.etag:
@@ -58,6 +63,19 @@ class LocalSite:
                     self.close_connection = True
                     return
                 self.wfile.write(response.body)
+
+            def _stream(self, response: Response) -> None:
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                self.end_headers()
+                chunk = b"<p>" + b"x" * 65_530 + b"</p>"
+                try:
+                    while site.streamed[self.path] < response.endless:
+                        self.wfile.write(chunk)
+                        site.streamed[self.path] += len(chunk)
+                except OSError:  # the client hung up
+                    pass
+                self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -68,6 +68,30 @@ def test_truncation_retries_and_redirects(workdir: Path) -> None:
         assert path in recorded and recorded[path].status in ("error", "skipped"), path
 
 
+def test_oversized_bodies_are_cut_off_at_the_size_limit(workdir: Path) -> None:
+    """16 MiB at most: a body that declares more is refused, one without a length is cut off while it flows."""
+    limit = 16 * 1024 * 1024
+    with LocalSite() as site:
+        site.routes["/good/"] = Response(article_html("SoftBank invests in robot maker", PARAGRAPH))
+        site.routes["/declared/"] = Response(b"<html>" + b"x" * (limit + 1024) + b"</html>")
+        site.routes["/endless/"] = Response(endless=256 * 1024 * 1024)
+        site.routes["/feed.xml"] = Response(rss(site.base_url, ["/good/", "/declared/", "/endless/"]),
+                                            "application/rss+xml")
+        sites = (f'[[site]]\nid = "big"\nfeeds = ["{site.base_url}/feed.xml"]\ndelay = 0\n'
+                 "allow_private_network = true\n")
+        result = run_cli(workdir, "crawl", sites=sites)
+        streamed = site.streamed["/endless/"]
+    assert result.returncode == 0, result.stderr
+    assert set(titles(workdir)) == {"SoftBank invests in robot maker"}
+    # The client hangs up once it has its limit: what was sent is the limit plus the socket buffers' worth.
+    assert streamed < limit + 16 * 1024 * 1024, streamed
+    for session in stored(workdir):
+        recorded = {p.canonical_url.removeprefix(site.base_url): p for p in session.exec(select(PageRow)).all()}
+    assert "larger than download max size" in (recorded["/declared/"].reason or ""), recorded["/declared/"]
+    assert "DOWNLOAD_MAXSIZE" in (recorded["/endless/"].reason or ""), recorded["/endless/"]
+    assert recorded["/declared/"].status == recorded["/endless/"].status == "error"
+
+
 MEMORY_CRAWL = """
 import sys
 from pathlib import Path
