@@ -42,3 +42,43 @@ def test_a_second_scheduler_is_refused_until_the_first_stops(
         finally:
             first.stop_quietly()
     engine.dispose()
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from crawler.service.locks import site_lock
+from crawler.store import create_db_engine
+
+with site_lock(create_db_engine(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_site_crawl_lock_held_by_another_process_is_busy_until_it_dies(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Two crawls of one site never overlap across processes; a killed holder frees the lock at once."""
+    from crawler.service.locks import LockBusy, site_lock
+
+    sqlite = f"sqlite:///{tmp_path / 'data' / 'newswatch.db'}"
+    url = sqlite if backend == "sqlite" else request.getfixturevalue("pg_url")
+    engine: Engine = open_database(url)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, url, str(tmp_path / "data"), "alpha"], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockBusy), site_lock(engine, tmp_path / "data", "alpha", wait=0.5):
+            pass
+        with site_lock(engine, tmp_path / "data", "beta"):  # another site's lock is free
+            pass
+        holder.kill()
+        holder.wait(timeout=10)
+        with site_lock(engine, tmp_path / "data", "alpha", wait=10):  # the kernel / server released it
+            pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        engine.dispose()
