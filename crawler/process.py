@@ -87,8 +87,8 @@ class PageProcessor:
 
     def store(self, page: Page, analysis: Analysis) -> Outcome:
         """Store the analysed page's article with its matches and story, or record why there is none."""
-        if analysis.error is not None:
-            return self._record(page.site_id, page.url, "skipped", analysis.error)
+        if analysis.error is not None:  # the analysis failed (deadline, a dead worker): tried again later
+            return self._record(page.site_id, page.url, "error", analysis.error)
         if analysis.article is None:
             reason = analysis.skipped or "no article"
             logger.info("skipped %s: %s", page.url, reason)

@@ -121,3 +121,18 @@ def test_a_faulty_article_costs_only_itself_and_leaves_no_story_behind(tmp_path:
     with Session(engine) as session:
         row = session.get(ArticleRow, again.article_id)
         assert row is not None and session.get(StoryRow, row.story_id) is not None
+
+
+def test_a_failed_analysis_is_an_error_tried_again_not_a_skip(tmp_path: Path) -> None:
+    """A worker that died or ran out of time says nothing about the page: it is fetched again next crawl."""
+    from crawler.store import known_urls
+
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    processor = PageProcessor(engine, RuleSet.compile([Rule("r", "phone")]))
+    page = Page("alpha", "https://alpha.example/slow/", "<html></html>", datetime.now(UTC))
+    outcome = processor.store(page, Analysis(page.url, error="extraction failed: BrokenProcessPool"))
+    assert outcome.status == "error"
+    with Session(engine) as session:
+        row = session.get(PageRow, page.url)
+        assert row is not None and row.status == "error"
+        assert known_urls(session, [page.url]) == set()  # not yet given up on
