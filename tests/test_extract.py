@@ -540,3 +540,33 @@ def test_nul_bytes_and_lone_surrogates_neither_cut_the_body_nor_reach_the_articl
     for field in (article.title, article.text):
         assert "\x00" not in field and not any(0xD800 <= ord(c) <= 0xDFFF for c in field)
         field.encode("utf-8")  # storable as UTF-8 text
+
+
+_PARAGRAPHS = "".join(
+    f"<p>Paragraph {i}: the company said the plan would unfold over several years with partners across the region.</p>"
+    for i in range(6)
+)
+_PAGE = (
+    f"<html><head><title>Chip plant</title></head><body><article><h1>Chip plant</h1>{_PARAGRAPHS}</article>"
+    "</body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "article"),
+    [
+        (_PAGE.encode("utf-16-le"), False),  # UTF-16 without a byte-order mark: unreadable, so skipped
+        (_PAGE.encode("utf-16-be"), False),
+        (_PAGE.encode("utf-16"), True),  # with one: read correctly
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalog>>endobj\n" + bytes(range(256)) * 50, False),
+        (b"\x00" * 5000 + _PAGE.encode(), False),  # NUL-heavy
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40, False),
+    ],
+    ids=["utf16le-no-bom", "utf16be-no-bom", "utf16-bom", "pdf", "nul-heavy", "png"],
+)
+def test_binary_and_unlabelled_bodies_never_become_junk_articles(body: bytes, article: bool) -> None:
+    result = extract_page(decode_html(body), "https://news.example.com/chips/plant")
+    if article:
+        assert isinstance(result, Article) and result.title == "Chip plant" and "Paragraph 5" in result.text
+    else:
+        assert isinstance(result, Skipped) and result.reason == "not HTML", result

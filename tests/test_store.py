@@ -49,6 +49,35 @@ def test_upgrade_twice_is_harmless(engine: Engine) -> None:
     upgrade_schema(engine)
 
 
+def test_concurrent_inserts_of_one_article_store_it_once(engine: Engine) -> None:
+    """Eight writers store the same article at once (threads, each with its own session): one row, one
+    winner, no exception (ON CONFLICT on both databases; SQLite waits on its busy timeout)."""
+    import threading
+
+    results: list[int | None] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def writer() -> None:
+        try:
+            start.wait()
+            with Session(engine) as session:
+                results.append(save_article(session, "site", _article(7), [Match("r1", ["softbank"])]))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(results) == 8 and sum(r is not None for r in results) == 1
+    with Session(engine) as session:
+        assert count_articles(session) == 1
+        assert len(session.exec(select(MatchRow)).all()) == 1
+
+
 def test_article_is_stored_once_with_its_matches(engine: Engine) -> None:
     with Session(engine) as session:
         first = save_article(session, "site", _article(1), [Match("r1", ["softbank"]), Match("r2", ["ai"])])
