@@ -47,7 +47,14 @@ SCRAPY_SETTINGS: dict[str, Any] = {
     # No request to a private address (crawler.netguard), checked before robots.txt (100) or anything else;
     # bytes as they arrive, before the HTTP cache (900) or decompression (590) stand in for them.
     # robots.txt that cannot be read (5xx, unreachable) means "crawl nothing" this run (RFC 9309).
+    # Every request stays on the site's domains, redirect hops included (Scrapy's offsite filter skips
+    # dont_filter requests, and all of ours are).
+    # First of all, credentials leave the URLs (https://user:pass@host/feed.xml), sent as Authorization to
+    # that origin only (crawler.credentials).
     "DOWNLOADER_MIDDLEWARES": {
+        "crawler.credentials.SiteCredentialsMiddleware": 30,
+        "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+        "crawler.scope.SiteScopeMiddleware": 40,
         "crawler.ssrf.PrivateNetworkMiddleware": 50,
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
         "crawler.robots.StrictRobotsTxtMiddleware": 100,

@@ -27,6 +27,7 @@ from crawler.discovery import (
 )
 from crawler.httpcache import REVALIDATE
 from crawler.robots import UNAVAILABLE
+from crawler.scope import OffsiteRefused
 from crawler.ssrf import PrivateAddressRefused
 from crawler.urls import canonicalize_url, host_allowed, host_of
 
@@ -58,6 +59,8 @@ class NewsSpider(scrapy.Spider):
         self.context = context
         self.site = context.site
         self.allowed_domains = list(self.site.allowed_domains)
+        if not self.allowed_domains:  # crawler.config fills them in; an empty list would mean "anywhere"
+            raise ValueError(f"site {self.site.id}: no allowed_domains")
         self.source_errors: list[str] = []
         self._queued: set[str] = set()
         # Sitemaps requested in this crawl (canonical URLs): none is read twice.
@@ -233,7 +236,8 @@ class NewsSpider(scrapy.Spider):
         if UNAVAILABLE in reason:  # not recorded: tried again on the next crawl
             logger.info("skipped %s: %s", request.url, reason)
             return
-        if isinstance(failure.value, PrivateAddressRefused):  # for good: not tried again on later crawls
+        # A private address or another site's: recorded for good, not tried again on later crawls.
+        if isinstance(failure.value, PrivateAddressRefused | OffsiteRefused):
             # The listed URL is recorded (the refused one may be where it redirected).
             yield PageFailure(self.site.id, request.meta.get("canonical") or request.url, "skipped", str(failure.value))
             return
