@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import json
 import logging
 import re
 import zlib
@@ -113,12 +114,43 @@ def absolute(base: str, href: str) -> str | None:
     return url
 
 
+_JSON_FEED = "https://jsonfeed.org/version/"
+
+
+def links_from_json_feed(body: bytes, feed_url: str) -> list[Link]:
+    """Article links of a JSON Feed (https://jsonfeed.org, versions 1 and 1.1), as the feed lists them.
+
+    Raises DiscoveryError when the body is not a JSON Feed.
+    """
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting
+        raise DiscoveryError(f"not a valid JSON feed: {type(exc).__name__}: {exc}"[:300]) from None
+    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(_JSON_FEED):
+        raise DiscoveryError("not a valid JSON feed: no jsonfeed.org version")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise DiscoveryError("not a valid JSON feed: no items list")
+    links = []
+    for item in items[:MAX_FEED_ITEMS]:
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            continue
+        url = absolute(feed_url, item["url"])
+        date = item.get("date_published") or item.get("date_modified")
+        if url:
+            published = parse_iso_datetime(date) if isinstance(date, str) else None
+            links.append(Link(url, published, clean_title(item.get("title"))))
+    return links
+
+
 def links_from_feed(body: bytes, feed_url: str, headers: dict[str, str] | None = None) -> list[Link]:
-    """Article links of an RSS or Atom feed, newest first as the feed lists them.
+    """Article links of an RSS, Atom or JSON feed, newest first as the feed lists them.
 
     The body goes to feedparser as bytes (never a string it could treat as a URL or path).
     Raises DiscoveryError when the body is not a feed at all.
     """
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return links_from_json_feed(body, feed_url)
     try:
         parsed = feedparser.parse(io.BytesIO(body), response_headers=headers or {}, sanitize_html=False)
     except Exception as exc:  # feedparser itself fails on some hostile input (e.g. a lone surrogate entity)

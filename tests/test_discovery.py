@@ -191,6 +191,10 @@ def test_huge_feeds_are_capped() -> None:
                     for n in range(50_000))
     links = links_from_feed(_rss(items), "https://news.example.com/feed")
     assert len(links) == 500 and links[0].url == "https://news.example.com/0"
+    # A 10 MB description and a 1 MB title: the item is read, its title cut.
+    big = f"<item><title>{'t' * 1_000_000}</title><link>https://news.example.com/big</link>"
+    (link,) = links_from_feed(_rss(big + f"<description>{'robot ' * 1_700_000}</description></item>"), "https://n/f")
+    assert link.url == "https://news.example.com/big" and link.title == "t" * 500
 
 
 @pytest.mark.parametrize(
@@ -235,3 +239,82 @@ def test_expat_has_the_billion_laughs_protection() -> None:
     with contextlib.suppress(DiscoveryError):
         for link in links_from_feed(body, "https://news.example.com/feed"):
             assert link.title is None or len(link.title) <= 500
+
+
+def _item(title: str, link: str) -> str:
+    return f"<item><title>{title}</title><link>{link}</link></item>"
+
+
+def _declared(items: str, declaration: str = '<?xml version="1.0" encoding="UTF-8"?>') -> str:
+    return f'{declaration}<rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(  # cut off in the middle of the second item: the first is still read
+            _declared(_item("One", "https://n.example/1") + _item("Two", "https://n.example/2")).encode()[:150],
+            [("https://n.example/1", "One")], id="truncated",
+        ),
+        pytest.param(  # a UTF-8 byte order mark wins over the declared Latin-1
+            b"\xef\xbb\xbf" + _declared(_item("Café naïve", "https://n.example/1"),
+                                        '<?xml version="1.0" encoding="iso-8859-1"?>').encode(),
+            [("https://n.example/1", "Café naïve")], id="bom-against-declaration",
+        ),
+        pytest.param(  # Windows-1252 bytes in a feed declared UTF-8
+            _declared(_item("“Smart” quotes – café", "https://n.example/1")).encode("cp1252"),
+            [("https://n.example/1", "“Smart” quotes – café")], id="cp1252-labelled-utf8",
+        ),
+        pytest.param(
+            _declared(_item("Sixteen", "https://n.example/1"),
+                      '<?xml version="1.0" encoding="UTF-16"?>').encode("utf-16"),
+            [("https://n.example/1", "Sixteen")], id="utf16",
+        ),
+        pytest.param(
+            _declared(_item("A & B", "https://n.example/1?a=1&b=2")).encode(),
+            [("https://n.example/1?a=1&b=2", "A & B")], id="bare-ampersands",
+        ),
+        pytest.param(
+            b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+            b'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="x"><title>x</title></channel>'
+            b'<item rdf:about="https://n.example/r"><title>RDF story</title><link>https://n.example/r</link></item>'
+            b"</rdf:RDF>",
+            [("https://n.example/r", "RDF story")], id="rss-1.0",
+        ),
+        pytest.param(
+            b'\xef\xbb\xbf{"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": ['
+            b'{"id": "1", "url": "/json-story", "title": "JSON story", "date_published": "2026-11-02T10:00:00+02:00"},'
+            b'{"id": "2", "url": 5}, "junk", {"id": "3", "title": "no url"}]}',
+            [("https://n.example/json-story", "JSON story")], id="json-feed",
+        ),
+    ],
+)
+def test_malformed_and_unusual_feeds_are_read(body: bytes, expected: list[tuple[str, str]]) -> None:
+    links = links_from_feed(body, "https://n.example/feed")
+    assert [(link.url, link.title) for link in links] == expected
+    assert all("\ufffd" not in (link.title or "") for link in links)
+
+
+def test_json_feed_dates() -> None:
+    body = (b'{"version": "https://jsonfeed.org/version/1", "items": [{"url": "https://n.example/a", '
+            b'"date_modified": "2026-11-02T10:00:00Z"}, {"url": "https://n.example/b", "date_published": "soon"}]}')
+    first, second = links_from_feed(body, "https://n.example/feed.json")
+    assert first.published == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    assert second.published is None and second.title is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"", id="empty-200"),
+        pytest.param(b"<!doctype html><html><head><title>x</title></head><body><a href='/a'>a</a></body></html>",
+                     id="html-served-as-rss"),
+        pytest.param(b'{"version": "1", "items": []}', id="json-not-a-feed"),
+        pytest.param(b'{"version": "https://jsonfeed.org/version/1.1", "items": {}}', id="json-feed-without-items"),
+        pytest.param(b'{"a": ' * 100_000 + b"1" + b"}" * 100_000, id="json-nested-100k-deep"),
+        pytest.param(b"{" + b"\xff" * 100, id="json-undecodable"),
+    ],
+)
+def test_bodies_that_are_no_feed_are_refused(body: bytes) -> None:
+    with pytest.raises(DiscoveryError, match="not a valid"):
+        links_from_feed(body, "https://n.example/feed")
