@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -23,6 +24,12 @@ class Response:
     etag: str | None = None  # sent as ETag; a request with a matching If-None-Match gets 304 Not Modified
     truncate: bool = False  # declare the whole body's length, send half of it, then drop the connection
     endless: int = 0  # instead of the body: this many bytes of HTML, without a Content-Length (ends at close)
+    # Slowloris: "headers" sends the status line and then header bytes one a second, never ending the headers;
+    # "body" sends whole headers and then the body one byte a second. Either way until the client hangs up.
+    trickle: str | None = None
+
+
+TRICKLE_LIMIT = 120.0  # seconds a trickling answer goes on if the client never hangs up
 
 
 class LocalSite:
@@ -33,13 +40,19 @@ class LocalSite:
         self.hits: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()  # 304 answers per path
         self.streamed: Counter[str] = Counter()  # bytes written per path for `endless` responses
+        self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) of every request, in order
+        self.held: dict[str, list[float]] = {}  # per path: seconds each trickled answer ran until the client hung up
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 site.hits[self.path] += 1
+                site.requests.append((self.path, dict(self.headers.items())))
                 response = site.routes.get(self.path) or Response(b"not found", "text/plain", 404)
                 time.sleep(response.delay)
+                if response.trickle:
+                    self._trickle(response)
+                    return
                 if response.etag and self.headers.get("If-None-Match") == f'"{response.etag}"':
                     site.not_modified[self.path] += 1
                     self.send_response(304)
@@ -75,6 +88,27 @@ class LocalSite:
                         site.streamed[self.path] += len(chunk)
                 except OSError:  # the client hung up
                     pass
+                self.close_connection = True
+
+            def _trickle(self, response: Response) -> None:
+                began = time.monotonic()
+                if response.trickle == "headers":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    drip = b"a"
+                else:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n")
+                    drip = b"x"
+                self.wfile.flush()
+                while time.monotonic() - began < TRICKLE_LIMIT:
+                    readable, _, _ = select.select([self.connection], [], [], 1.0)  # one byte a second
+                    try:
+                        if readable and not self.connection.recv(1):  # end of stream: the client hung up
+                            break
+                        self.wfile.write(drip)
+                        self.wfile.flush()
+                    except OSError:
+                        break
+                site.held.setdefault(self.path, []).append(time.monotonic() - began)
                 self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:

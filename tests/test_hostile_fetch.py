@@ -1,19 +1,25 @@
 """Fetching from a misbehaving server in a real crawl: truncated bodies, retries by status, redirect loops and
-redirects to other schemes. Exact request counts; the crawl finishes and reports each page."""
+redirects to other schemes, oversized bodies, slowloris answers, credentials across redirects, zstd bombs.
+Exact request counts; the crawl finishes and reports each page."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from crawler.models import ArticleRow, PageRow
-from crawler.store import open_database
 from tests.local_site import LocalSite, Response
 from tests.test_crawl import PARAGRAPH, REPO, RULES, article_html, rss, run_cli, stored, titles
+from tests.test_hostile_site import crawl_measuring_memory
 
 
 @pytest.fixture
@@ -92,19 +98,40 @@ def test_oversized_bodies_are_cut_off_at_the_size_limit(workdir: Path) -> None:
     assert recorded["/declared/"].status == recorded["/endless/"].status == "error"
 
 
-MEMORY_CRAWL = """
+CRAWL = """
+import json
 import sys
 from pathlib import Path
 from crawler.config import load_config
 from crawler.crawl import crawl_sites, run_on_reactor
+from crawler.logs import setup_logging
 from crawler.store import open_database
 
+setup_logging("INFO", "WARNING")  # as `newswatch crawl` logs
 cfg = load_config(Path(sys.argv[1]))
 engine = open_database(sys.argv[2])
-limit = {"MEMUSAGE_LIMIT_MB": 1, "MEMUSAGE_CHECK_INTERVAL_SECONDS": 0.2} if sys.argv[3] == "tiny" else {}
-runs = run_on_reactor(lambda: crawl_sites(engine, cfg.sites, cfg.ruleset(), settings=limit, workers=0))
-print(runs[0].status, runs[0].new_articles, "|".join(runs[0].problems))
+overrides = json.loads(sys.argv[3])
+runs = run_on_reactor(lambda: crawl_sites(engine, cfg.sites, cfg.ruleset(), settings=overrides, workers=0))
+print(json.dumps([{"site": r.site_id, "status": r.status, "new": r.new_articles, "problems": r.problems}
+                  for r in runs]))
 """
+
+
+def crawl_with_settings(
+    workdir: Path, overrides: dict[str, Any], sites: str | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """One crawl of the configured sites by crawler.crawl.crawl_sites (what `newswatch crawl` runs) with these
+    Scrapy settings on top of Newswatch's, in a process of its own (one reactor per process), stored where
+    ``stored(workdir)`` reads: each site's run (site, status, new, problems) and the crawl's log."""
+    if sites is not None:
+        (workdir / "config" / "sites.toml").write_text(sites)
+    (workdir / "data").mkdir(exist_ok=True)
+    database = f"sqlite:///{workdir / 'data' / 'newswatch.db'}"
+    result = subprocess.run([sys.executable, "-c", CRAWL, str(workdir / "config"), database, json.dumps(overrides)],
+                            cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
 
 def test_a_crawl_over_its_memory_limit_stops_cleanly_and_the_next_one_works(workdir: Path) -> None:
@@ -115,25 +142,149 @@ def test_a_crawl_over_its_memory_limit_stops_cleanly_and_the_next_one_works(work
                 article_html(f"Robot story {number}", PARAGRAPH), delay=0.2  # slow enough for the check to run
             )
         site.routes["/feed.xml"] = Response(rss(site.base_url, paths), "application/rss+xml")
-        (workdir / "config" / "sites.toml").write_text(
-            f'[[site]]\nid = "big"\nfeeds = ["{site.base_url}/feed.xml"]\ndelay = 0\nallow_private_network = true\n'
-        )
-        database = f"sqlite:///{workdir / 'data.db'}"
-
-        def crawl(limit: str) -> list[str]:
-            result = subprocess.run([sys.executable, "-c", MEMORY_CRAWL, str(workdir / "config"), database, limit],
-                                    cwd=REPO, capture_output=True, text=True, timeout=120)
-            assert result.returncode == 0, result.stderr
-            assert "Traceback" not in result.stderr
-            status, new, *problems = result.stdout.strip().splitlines()[-1].split(" ", 2)
-            return [status, new, "".join(problems)]
-
-        status, new, problems = crawl("tiny")
-        assert status == "failed" and "memusage_exceeded" in problems, (status, new, problems)
-        assert int(new) < 30  # stopped early (it ends at its first check, here before any article)
-        status, new, problems = crawl("normal")
-        assert status == "finished", problems
-    engine = open_database(database)
-    with Session(engine) as session:  # the first crawl's articles kept, the rest fetched by the second
+        sites = f'[[site]]\nid = "big"\nfeeds = ["{site.base_url}/feed.xml"]\ndelay = 0\nallow_private_network = true\n'
+        [run], _ = crawl_with_settings(workdir, {"MEMUSAGE_LIMIT_MB": 1, "MEMUSAGE_CHECK_INTERVAL_SECONDS": 0.2}, sites)
+        assert run["status"] == "failed" and "memusage_exceeded" in "".join(run["problems"]), run
+        assert run["new"] < 30  # stopped early (it ends at its first check, here before any article)
+        [run], _ = crawl_with_settings(workdir, {})
+        assert run["status"] == "finished", run
+    for session in stored(workdir):  # the first crawl's articles kept, the rest fetched by the second
         assert len(session.exec(select(ArticleRow)).all()) == 30
-    engine.dispose()
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Give the local server's threads a moment to see the crawl's connections close."""
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.timeout(120)
+def test_a_slowloris_page_fails_at_the_download_timeout_and_the_rest_of_the_crawl_goes_on(workdir: Path) -> None:
+    """Headers that never end, or a body at one byte a second: each try is cut off at DOWNLOAD_TIMEOUT, the
+    page is an error saying so, and the site's other pages and another site in the same crawl are stored."""
+    timeout = 3  # DOWNLOAD_TIMEOUT is 30 s; the crawl's own settings path sets a short one for the test
+    slow_paths = ["/slow-headers/", "/slow-body/"]
+    with LocalSite() as slow, LocalSite() as other:
+        slow.routes["/good/"] = Response(article_html("SoftBank invests in robot maker", PARAGRAPH))
+        slow.routes["/slow-headers/"] = Response(trickle="headers")
+        slow.routes["/slow-body/"] = Response(trickle="body")
+        slow.routes["/feed.xml"] = Response(rss(slow.base_url, ["/good/", *slow_paths]), "application/rss+xml")
+        other.routes["/good/"] = Response(article_html("Robot start-up raises money from investors", PARAGRAPH))
+        other.routes["/feed.xml"] = Response(rss(other.base_url, ["/good/"]), "application/rss+xml")
+        sites = "".join(
+            f'[[site]]\nid = "{name}"\nfeeds = ["{site.base_url}/feed.xml"]\ndelay = 0\nallow_private_network = true\n'
+            for name, site in (("slow", slow), ("other", other))
+        )
+        runs, log = crawl_with_settings(workdir, {"DOWNLOAD_TIMEOUT": timeout}, sites)
+        wait_for(lambda: all(len(slow.held.get(path, [])) == 3 for path in slow_paths))
+        held = {path: slow.held.get(path, []) for path in slow_paths}
+    assert {run["site"]: run["status"] for run in runs} == {"slow": "finished", "other": "finished"}, runs
+    # RETRY_TIMES = 2: three tries each, every one dropped by the crawl within the timeout + 2 s.
+    for path, seconds in held.items():
+        assert len(seconds) == 3 and all(s <= timeout + 2 for s in seconds), (path, seconds)
+    assert set(titles(workdir)) == {"SoftBank invests in robot maker", "Robot start-up raises money from investors"}
+    for session in stored(workdir):
+        recorded = {p.canonical_url.removeprefix(slow.base_url): p for p in session.exec(select(PageRow)).all()}
+    for path in slow_paths:
+        assert recorded[path].status == "error", recorded[path]
+        assert f"took longer than {timeout}.0 seconds" in (recorded[path].reason or ""), recorded[path]
+        assert f"cannot fetch {slow.base_url}{path}: DownloadTimeoutError" in log
+
+
+@pytest.mark.timeout(120)
+def test_credentials_and_cookies_never_follow_a_redirect_to_another_origin(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed configured as http://user:secret@A/feed.xml: A gets Basic auth (robots.txt, feed, articles);
+    articles on A that redirect (301, 302, 303, 307, 308) to B on another port carry no Authorization, no
+    Cookie (A sets one) and no Proxy-Authorization (the environment names a proxy with credentials)."""
+    codes = (301, 302, 303, 307, 308)
+    secrets = ("secret", "psecret", "dXNlcjpzZWNyZXQ=", "session-cookie")
+    with LocalSite() as a, LocalSite() as b, LocalSite() as proxy:
+        for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+            monkeypatch.setenv(name, f"http://puser:psecret@127.0.0.1:{proxy.server.server_address[1]}")
+        for name in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        cookie = ("Set-Cookie", "id=session-cookie; Path=/")
+        for code in codes:
+            a.routes[f"/r{code}/"] = Response(b"", status=code, headers=(("Location", f"{b.base_url}/landed/{code}/"),
+                                                                          cookie))
+            b.routes[f"/landed/{code}/"] = Response(article_html(f"SoftBank invests in robot maker {code}", PARAGRAPH))
+        a.routes["/feed.xml"] = Response(rss(a.base_url, [f"/r{code}/" for code in codes]), "application/rss+xml",
+                                         headers=(cookie,))
+        b.routes["/feed.xml"] = Response(rss(b.base_url, []), "application/rss+xml")  # names B for the site
+        feed = a.base_url.replace("http://", "http://user:secret@") + "/feed.xml"
+        sites = (f'[[site]]\nid = "auth"\nfeeds = ["{feed}", "{b.base_url}/feed.xml"]\ndelay = 0\n'
+                 "allow_private_network = true\n")
+        result = run_cli(workdir, "crawl", sites=sites)
+        to_a, to_b = list(a.requests), list(b.requests)
+        proxied = sum(proxy.hits.values())
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any(s in result.stdout + result.stderr for s in secrets)  # nor logged
+    assert len(titles(workdir)) == len(codes)
+    authorization = "Basic dXNlcjpzZWNyZXQ="  # user:secret
+    assert {path for path, headers in to_a if headers.get("Authorization") == authorization} == {
+        "/robots.txt", "/feed.xml", *(f"/r{code}/" for code in codes)
+    }
+    assert {path for path, _ in to_b} >= {f"/landed/{code}/" for code in codes}
+    leaked = [(path, name) for path, headers in to_b for name, value in headers.items()
+              if name.lower() in ("authorization", "cookie", "proxy-authorization") or any(s in value for s in secrets)]
+    assert leaked == []  # the figure: 0 secrets reach B
+    assert not any("Cookie" in headers for _, headers in to_a)  # cookies are off altogether
+    assert proxied == 0  # the proxy in the environment is not used
+    assert not any(s.encode() in (workdir / "data" / "newswatch.db").read_bytes() for s in secrets)
+
+
+def zstd_bomb(size: int = 1 << 30) -> bytes:
+    """``size`` zero bytes as one zstd frame (32 KiB for 1 GiB)."""
+    packer = zstd_module().ZstdCompressor(level=1)
+    zeros = b"\0" * (1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(size >> 20)) + packer.flush()
+
+
+def zstd_module() -> Any:
+    """The zstd library Scrapy decodes with (the standard library's from Python 3.14, else its backport)."""
+    for name in ("compression.zstd", "backports.zstd"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    pytest.skip("no zstd library: Scrapy cannot decode zstd (and then must not offer it)")
+
+
+@pytest.mark.timeout(180)
+def test_zstd_bombs_are_stopped_at_the_size_limit_and_never_inflated_without_a_header(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zstd is offered in Accept-Encoding (Scrapy decodes it): a 1 GiB zstd bomb with Content-Encoding: zstd
+    stops at DOWNLOAD_MAXSIZE, broken zstd is an error, and the bomb served as HTML without a Content-Encoding
+    is skipped as not HTML, never inflated (by us or by trafilatura, which inflates zstd by its magic number).
+    Extraction runs in the crawl process here, so its peak RSS covers it."""
+    bomb = zstd_bomb()
+    monkeypatch.setenv("NEWSWATCH_EXTRACT_WORKERS", "0")
+    with LocalSite() as site:
+        site.routes["/good/"] = Response(article_html("SoftBank invests in robot maker", PARAGRAPH))
+        site.routes["/bomb-zstd/"] = Response(bomb, headers=(("Content-Encoding", "zstd"),))
+        site.routes["/broken-zstd/"] = Response(bomb[:4] + b"\xff" * 4096, headers=(("Content-Encoding", "zstd"),))
+        site.routes["/raw-zstd/"] = Response(bomb)
+        pages = ["/good/", "/bomb-zstd/", "/broken-zstd/", "/raw-zstd/"]
+        site.routes["/feed.xml"] = Response(rss(site.base_url, pages), "application/rss+xml")
+        sites = (f'[[site]]\nid = "zstd"\nfeeds = ["{site.base_url}/feed.xml"]\ndelay = 0\n'
+                 "allow_private_network = true\n")
+        result, peak_mb = crawl_measuring_memory(workdir, sites)
+        offered = {headers.get("Accept-Encoding", "") for path, headers in site.requests if path in pages}
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    # Every encoding offered has a bomb test (gzip, deflate and br in test_hostile_site.py, zstd here).
+    [accept] = offered
+    assert {coding.strip() for coding in accept.split(",")} == {"gzip", "deflate", "br", "zstd"}, accept
+    assert peak_mb < 600, peak_mb  # the bomb inflated in memory would be 1,024 MB
+    assert set(titles(workdir)) == {"SoftBank invests in robot maker"}
+    for session in stored(workdir):
+        recorded = {p.canonical_url.removeprefix(site.base_url): p for p in session.exec(select(PageRow)).all()}
+    assert recorded["/bomb-zstd/"].status == "error", recorded["/bomb-zstd/"]
+    assert "exceeded DOWNLOAD_MAXSIZE" in (recorded["/bomb-zstd/"].reason or ""), recorded["/bomb-zstd/"]
+    assert recorded["/broken-zstd/"].status == "error", recorded["/broken-zstd/"]
+    assert recorded["/raw-zstd/"].status == "skipped", recorded["/raw-zstd/"]

@@ -27,3 +27,10 @@ def test_overrides_and_site_delay() -> None:
     site = SiteConfig.model_validate({"id": "s", "feeds": ["https://s.example/feed"], "delay": 7.5})
     per_site = site_settings(Settings(scrapy_settings()), site)
     assert per_site.getfloat("DOWNLOAD_DELAY") == 7.5
+
+
+def test_credentials_leave_urls_before_any_other_middleware_sees_them() -> None:
+    middlewares = {k: v for k, v in scrapy_settings()["DOWNLOADER_MIDDLEWARES"].items() if v is not None}
+    first = min(middlewares, key=middlewares.__getitem__)
+    assert first == "crawler.credentials.SiteCredentialsMiddleware"
+    assert scrapy_settings()["HTTPPROXY_ENABLED"] is False  # nor a proxy's Proxy-Authorization
