@@ -22,6 +22,19 @@ INSTANT_RULE = "fast-rule"
 DIGEST_RULE = "slow-rule"
 
 
+class Clock:
+    """A settable clock for the sender and planners, starting at NOW."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
 def mail_config(tmp_path: Path, smtp_url: str | None = None, **changes: object) -> MailConfig:
     """Two rules (one instant, one digest) for alice and bob; outbox folder under ``tmp_path``."""
     config = MailConfig(

@@ -1,9 +1,12 @@
-"""A real SMTP server on 127.0.0.1 (aiosmtpd) that can be told to refuse, stall, answer 4xx/5xx or hang up."""
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) that can be told to refuse, stall, answer 4xx/5xx or hang up,
+and a TCP tarpit that accepts connections and then never answers (or answers only the greeting)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
+import socket
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,13 +23,15 @@ from tests.local_site import free_port
 @dataclass
 class Fault:
     """What to do at a command: ``reply`` (e.g. "451 4.3.0 try later"), ``stall`` seconds, ``drop`` the
-    connection; ``times`` how often (None: until cleared); ``only`` restricts RCPT faults to one address."""
+    connection; ``times`` how often (None: until cleared); ``only`` restricts RCPT faults to one address;
+    ``keep`` (DATA only): the server keeps the message before the fault (it is queued, the reply is late)."""
 
     reply: str | None = None
     stall: float = 0.0
     drop: bool = False
     times: int | None = None
     only: str | None = None
+    keep: bool = False
 
 
 @dataclass
@@ -91,13 +96,21 @@ class ScriptedHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        fault = self.faults.get("DATA")
+        keep = fault is not None and fault.keep and fault.times != 0
+        if keep:
+            self._keep(envelope)
         reply = await self._fault("DATA", server)
         if reply:
             return reply
+        if not keep:
+            self._keep(envelope)
+        return "250 2.0.0 queued"
+
+    def _keep(self, envelope: Envelope) -> None:
         content = envelope.original_content or b""
         with self.lock:
             self.received.append(Received([str(r) for r in envelope.rcpt_tos], bytes(content)))
-        return "250 2.0.0 queued"
 
     def counts(self) -> Counter[str]:
         """How often each Message-ID arrived."""
@@ -132,3 +145,56 @@ class SMTPServer:
 
     def clear(self) -> None:
         self.handler.faults.clear()
+
+
+class Tarpit:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers; with ``greeting`` it sends
+    that first (e.g. an SMTP banner) and then never answers again. It reads and drops what it is sent."""
+
+    def __init__(self, greeting: bytes = b"", port: int | None = None) -> None:
+        self.greeting = greeting
+        self.port = port or free_port()
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener.settimeout(0.2)
+        self._stop = threading.Event()
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, name="tarpit", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _address = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            self._held.append(conn)
+            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    def _hold(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            if self.greeting:
+                conn.sendall(self.greeting)
+            conn.settimeout(0.2)
+            while not self._stop.is_set():
+                try:
+                    if not conn.recv(65536):
+                        return
+                except TimeoutError:
+                    continue
+
+    def stop(self) -> None:
+        """Close the listener and every held connection (the port is free again)."""
+        self._stop.set()
+        self._listener.close()
+        self._thread.join(timeout=5)
+        for conn in self._held:
+            with contextlib.suppress(OSError):
+                conn.close()

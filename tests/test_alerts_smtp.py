@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,23 +14,10 @@ from crawler.alerts.outbox import RetryPolicy, alert_statuses, plan_instant
 from crawler.alerts.sender import SendReport, send_due
 from crawler.alerts.smtp import SmtpConfig, SmtpTransport, SmtpUrlError
 from crawler.models import OutboxRow
-from tests.alerts_data import INSTANT_RULE, NOW, mail_config, recorder, store
+from tests.alerts_data import INSTANT_RULE, NOW, Clock, mail_config, recorder, store
 from tests.smtp_server import Fault, SMTPServer
 
 POLICY = RetryPolicy(base=timedelta(minutes=1), cap=timedelta(minutes=10), max_attempts=4)
-
-
-class Clock:
-    """A settable clock."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 def _setup(engine: Engine, tmp_path: Path, smtp: SMTPServer, stories: int = 2) -> tuple[MailConfig, Clock]:

@@ -2,7 +2,8 @@
 
 URL forms: ``smtp://user:pass@host:port`` (STARTTLS when the port is 587 or ``?starttls=true``),
 ``smtp+starttls://...``, ``smtps://...`` (TLS from the start, default port 465). ``?timeout=SECONDS``
-overrides the timeout of every connect, command and data transfer.
+overrides the timeout of every connect, command and data transfer: a server that stops answering (a
+tarpit) ends the attempt after that long, and the error names the step it stalled at.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from crawler.alerts.transport import DeliveryError
@@ -78,8 +80,35 @@ def _reply(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}".strip()
 
 
-def classify(exc: BaseException) -> DeliveryError:
-    """The DeliveryError for an smtplib / socket exception: 5xx permanent, everything else transient."""
+# The step after the message's final dot: a failure there may come after the server took the message.
+AFTER_DATA = "end of data"
+
+
+def _timed_out(exc: BaseException) -> bool:
+    # smtplib turns a read timeout into SMTPServerDisconnected("... timed out"), the TimeoutError as context.
+    return isinstance(exc, socket.timeout | TimeoutError) or isinstance(exc.__context__, socket.timeout | TimeoutError)
+
+
+def _stalled(step: str, timeout: float | None) -> DeliveryError:
+    limit = f" after {timeout:g} s" if timeout else ""
+    if step == "connect":
+        return DeliveryError(f"timed out{limit} connecting", permanent=False, connection=True)
+    if step == "greeting":
+        return DeliveryError(f"timed out{limit} waiting for the server's greeting", permanent=False, connection=True)
+    if step == AFTER_DATA:
+        return DeliveryError(
+            f"timed out{limit} waiting for the reply to the message (the server may have accepted it: the retry "
+            "sends the same Message-ID)",
+            permanent=False,
+            connection=True,
+        )
+    return DeliveryError(f"timed out{limit} waiting for the reply to {step}", permanent=False, connection=True)
+
+
+def classify(exc: BaseException, step: str | None = None, timeout: float | None = None) -> DeliveryError:
+    """The DeliveryError for an smtplib / socket exception: 5xx permanent, everything else transient.
+    ``step`` (the command last sent, "connect", "greeting" or :data:`AFTER_DATA`) and ``timeout`` go in
+    the message of a timeout."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, message = next(iter(exc.recipients.values()), (450, b"recipient refused"))
         return DeliveryError(f"recipient refused: {_reply(code, message)}", permanent=500 <= code < 600)
@@ -100,15 +129,48 @@ def classify(exc: BaseException) -> DeliveryError:
         return DeliveryError(
             f"{stage}: {_reply(code, exc.smtp_error)}", permanent=500 <= code < 600, connection=code == 421
         )
+    if _timed_out(exc) and not isinstance(exc, smtplib.SMTPResponseException):
+        return _stalled(step or "connect", timeout)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return DeliveryError(f"connection lost: {exc}", permanent=False, connection=True)
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return DeliveryError("timed out", permanent=False, connection=True)
     if isinstance(exc, ssl.SSLError):
         return DeliveryError(f"TLS error: {exc}", permanent=False, connection=True)
     if isinstance(exc, OSError):
         return DeliveryError(f"cannot connect: {exc.strerror or exc}", permanent=False, connection=True)
     return DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False, connection=True)
+
+
+class _Progress:
+    """How far an SMTP exchange got: "connect", "greeting", the command last sent, or :data:`AFTER_DATA`."""
+
+    step = "connect"
+
+
+class _TracedSMTP(smtplib.SMTP):
+    """smtplib.SMTP noting each step in a :class:`_Progress` (set before the constructor connects)."""
+
+    def __init__(self, progress: _Progress, *args: Any, **kwargs: Any) -> None:
+        self.progress = progress
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        self.progress.step = "greeting"
+        return sock
+
+    def putcmd(self, cmd: str, args: str = "") -> None:
+        self.progress.step = cmd.upper()
+        super().putcmd(cmd, args)
+
+    def getreply(self) -> tuple[int, bytes]:
+        code, message = super().getreply()
+        if self.progress.step == "DATA" and code == 354:
+            self.progress.step = AFTER_DATA
+        return code, message
+
+
+class _TracedSMTPSSL(_TracedSMTP, smtplib.SMTP_SSL):
+    """smtplib.SMTP_SSL noting each step."""
 
 
 class SmtpTransport:
@@ -118,15 +180,17 @@ class SmtpTransport:
         self.config = config
         self.description = config.describe()
         self._client: smtplib.SMTP | None = None
+        self._progress = _Progress()
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
         context = ssl.create_default_context()
         client: smtplib.SMTP
+        self._progress.step = "connect"
         if cfg.tls:
-            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
+            client = _TracedSMTPSSL(self._progress, cfg.host, cfg.port, timeout=cfg.timeout, context=context)
         else:
-            client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            client = _TracedSMTP(self._progress, cfg.host, cfg.port, timeout=cfg.timeout)
         try:
             client.ehlo()
             if cfg.starttls:
@@ -135,7 +199,9 @@ class SmtpTransport:
             if cfg.username:
                 client.login(cfg.username, cfg.password or "")
         except BaseException:
+            step = self._progress.step  # where it failed, not the QUIT of closing
             _close_quietly(client)
+            self._progress.step = step
             raise
         return client
 
@@ -146,7 +212,7 @@ class SmtpTransport:
                 self._client = self._connect()
             self._client.sendmail(sender, [message.recipient], message.body)
         except Exception as exc:
-            error = classify(exc)
+            error = classify(exc, self._progress.step, self.config.timeout)
             if error.connection or not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
                 self.close()
             raise error from None
