@@ -5,7 +5,9 @@ the machine's cores, off the Scrapy reactor; the rules are compiled once per wor
 initializer) and each page is parsed once. Pages travel in small batches (one message per batch, not per
 page). A page that takes longer than the deadline is stopped by an alarm in its worker; one stuck where the
 alarm cannot reach it (inside C code) has its worker killed and replaced (pebble), and the other pages of
-its batch are analysed again one by one, so a worker that dies takes only its page with it. Only plain data
+its batch are analysed again one by one, so a worker that dies takes only its page with it. Each worker's
+address space is capped (RLIMIT_AS) at what it holds when it starts plus ``memory`` bytes, so a page that
+would need more fails with MemoryError instead of taking the machine's memory. Only plain data
 crosses the process boundary: the pages' bytes in, the articles, their matches and story signatures out.
 """
 
@@ -15,6 +17,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -33,6 +36,7 @@ DEADLINE = 30.0  # seconds one page may take in a worker
 MAX_TASKS = 250  # batches per worker before it is replaced (bounds slow leaks in the parsing libraries)
 BATCH = 8  # pages per message to a worker
 BATCH_WAIT = 0.005  # seconds a batch waits for more pages before it goes
+MEMORY = 1024 * 1024 * 1024  # bytes one worker may allocate beyond what it holds when it starts
 
 # The matcher of this worker process, set by the pool's initializer.
 _MATCHER: Any = None
@@ -102,9 +106,25 @@ def _on_alarm(signum: int, frame: Any) -> None:
         raise _Deadline
 
 
-def _init_worker(matcher: Any) -> None:
+def limit_memory(headroom: int) -> int | None:
+    """Cap this process's address space at its current size plus ``headroom`` bytes; the limit set, or None
+    where the size cannot be read (not Linux)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + headroom if hard == resource.RLIM_INFINITY else min(size + headroom, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return limit
+
+
+def _init_worker(matcher: Any, memory: int | None = MEMORY) -> None:
     global _MATCHER
     _MATCHER = matcher
+    if memory:
+        limit_memory(memory)
     # A worker is interrupted by its pool, not by the terminal's Ctrl-C (the parent handles that).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -149,9 +169,11 @@ class AnalysisPool:
         deadline: float = DEADLINE,
         batch: int = BATCH,
         grace: float = 5.0,
+        memory: int | None = MEMORY,
     ) -> None:
         """``deadline``: seconds a page may take; a batch whose worker does not answer within its pages'
-        deadlines and ``grace`` more seconds has its worker killed."""
+        deadlines and ``grace`` more seconds has its worker killed. ``memory``: bytes a worker may allocate
+        beyond its size at start (None: no limit)."""
         from pebble import ProcessPool
 
         self.deadline = deadline
@@ -165,7 +187,7 @@ class AnalysisPool:
             max_workers=self.workers,
             max_tasks=MAX_TASKS,
             initializer=_init_worker,
-            initargs=(matcher,),
+            initargs=(matcher, memory),
             context=context,
         )
         self._batcher: Batcher[tuple[Page, tuple[str, ...]], Analysis] = Batcher(self._run, batch, BATCH_WAIT)

@@ -55,6 +55,9 @@ class Misbehaving:
             os._exit(3)
         if "bug" in title:
             raise KeyError("matcher bug")
+        if "hog" in title:  # more than a worker may allocate (3 GiB; the machine could give it)
+            hog = bytearray(3 * 1024**3)
+            return [Match(f"hog-{len(hog)}")]
         return self.rules.match(title, text, site=site, url=url)
 
 
@@ -107,6 +110,20 @@ def test_a_dead_or_stuck_worker_costs_only_its_own_page(pool: AnalysisPool, culp
     assert all(r.article is not None for r in results[:3] + results[4:])
     # The pool replaced the worker and still works.
     assert analyse_all(pool, [page("Phone maker opens factory", 100)])[0].article is not None
+
+
+def test_a_page_needing_too_much_memory_fails_alone(pool: AnalysisPool) -> None:
+    pages = [page("Phone maker opens factory", 1), page("A phone factory hog", 2), page("Phone factory again", 3)]
+    results = analyse_all(pool, pages)
+    assert [r.error for r in results] == [None, "extraction failed: MemoryError: ", None]
+    assert results[0].article is not None and results[2].article is not None
+
+
+def test_deep_nesting_is_no_crash() -> None:
+    """libxml2 stops at 256 levels: the content below is lost and the page is recorded as no article."""
+    deep = "<html><body>" + "<div>" * 10_000 + PARAGRAPHS * 3 + "</div>" * 10_000 + "</body></html>"
+    result = analyse(Page("alpha", "https://alpha.example/deep/", deep, datetime.now(UTC)), Misbehaving())
+    assert result.error is None and result.skipped == "no article body"
 
 
 def test_a_closed_pool_reports_each_page_and_does_not_raise() -> None:
