@@ -22,6 +22,7 @@ from tests.alerts_data import NOW, recorder
 from tests.local_site import free_port
 from tests.test_demo_run import run_demo
 from tests.test_review_stories import CHIPS, ROBOTS, add
+from tests.test_web_injection import PAYLOADS, table_counts
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -277,3 +278,19 @@ def test_review_commands_on_the_demo_database(tmp_path: Path, monkeypatch: pytes
     assert ok("mark", str(first["id"]), "relevant").stdout.strip() == f"article {first['id']}: relevant"
     exported = list(csv.DictReader(io.StringIO(ok("export", "--status", "relevant").stdout)))
     assert [(r["id"], r["status"]) for r in exported] == [(str(first["id"]), "relevant")]
+
+
+def test_sql_payloads_on_every_list_option_change_nothing(stored: Stored, tmp_path: Path) -> None:
+    """The injection corpus through each `review list` option: a result or a clear error, never a traceback,
+    and every table keeps its row count."""
+    engine = open_database(os.environ["NEWSWATCH_DATABASE_URL"])
+    before = table_counts(engine)
+    for payload in PAYLOADS:
+        for option in ("--rule", "--site", "--status", "--since", "--from", "--until", "--search", "--sort"):
+            for fmt in ("table", "csv"):
+                result = runner.invoke(app, ["review", "list", option, payload, "--format", fmt])
+                assert result.exit_code in (0, 1, 2), (option, payload, result.output[-300:])
+                assert "Traceback" not in result.output, (option, payload, result.output[-300:])
+                assert result.exception is None or isinstance(result.exception, SystemExit), (option, payload)
+    assert table_counts(engine) == before
+    engine.dispose()
