@@ -4,6 +4,11 @@ Scrapy's RobotsTxtMiddleware parses whatever body comes back (a 503 error page: 
 allowed) and allows everything when the download fails. RFC 9309 §2.3.1.3-4 says the opposite: on a server
 error (5xx) or when robots.txt cannot be reached, assume complete disallow; a client error (4xx) means
 there are no rules. The verdict is kept for one crawl only (each crawl fetches robots.txt afresh).
+
+The body is read as RFC 9309 §2.5 allows and Google does: its first 500 KiB only, so a huge robots.txt costs
+neither time nor memory. RFC 9309 wants UTF-8, but a rule must not be lost to the encoding: a file with a
+byte-order mark, or in UTF-16 without one, is decoded as such, and a line that is not UTF-8 is read as
+Windows-1252 (Scrapy ignores undecodable bytes, and UTF-16 text would lose every rule).
 """
 
 from __future__ import annotations
@@ -18,6 +23,15 @@ from scrapy.http import Request, Response
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = "robots.txt unavailable"
+MAX_ROBOTS_BYTES = 500 * 1024  # what is read of a robots.txt (RFC 9309 §2.5: at least 500 KiB)
+
+_BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 
 
 class _Unavailable:
@@ -39,6 +53,10 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
             return
         if response.status >= 400:  # no robots.txt: no rules (the error page's body is not rules)
             response = response.replace(body=b"")
+        elif len(response.body) > MAX_ROBOTS_BYTES:
+            logger.warning("robots.txt of %s is %d bytes: its first %d are read", netloc, len(response.body),
+                           MAX_ROBOTS_BYTES)
+        response = response.replace(body=robots_text(response.body).encode("utf-8"))
         await super()._parse_robots(response, netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
@@ -59,6 +77,36 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         if isinstance(rp, _Unavailable):
             raise IgnoreRequest(f"{UNAVAILABLE} ({rp.reason}): not crawled this run")
         super().process_request_2(rp, request)
+
+
+def robots_text(body: bytes, limit: int = MAX_ROBOTS_BYTES) -> str:
+    """The rules of a robots.txt body as text: at most its first ``limit`` bytes (whole lines), decoded by
+    its byte-order mark, as UTF-16 when it looks like it, else line by line as UTF-8 or Windows-1252.
+    Never raises."""
+    codec = None
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            body, codec = body[len(bom) :], name
+            break
+    else:
+        head = body[:256]
+        if head.count(0) > len(head) // 4:  # UTF-16 without a byte-order mark: every other byte of ASCII is NUL
+            codec = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+    cut = len(body) > limit
+    if codec is not None:
+        text = body[: limit - limit % 4].decode(codec, errors="ignore")
+        return text.rpartition("\n")[0] if cut else text
+    lines = body[:limit].split(b"\n")
+    if cut:
+        lines.pop()  # the line the limit cut through
+    return "\n".join(_decode_line(line) for line in lines)
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="replace")
 
 
 def describe_exception(exc: BaseException) -> str:
