@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from crawler.alerts.cli import after_crawl, after_demo, alert_setup, alerts_app, digest_app
@@ -26,7 +27,7 @@ from crawler.config import Config, ConfigError, load_config
 from crawler.durations import parse_duration
 from crawler.logs import setup_logging
 from crawler.settings import Settings, load_settings
-from crawler.store import StoreError, iter_articles, match_counts, open_database
+from crawler.store import StoreError, error_text, iter_articles, match_counts, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +180,13 @@ def crawl(
         )
     )
     _print_runs(runs)
-    after_crawl(out, settings, cfg, engine)
+    refused = [run.site_id for run in runs if run.database_failed]
+    if refused:  # nothing of these crawls is stored: a failed run, whatever else went well
+        fail(f"the database refused the crawl of {', '.join(refused)}; see the messages above", EXIT_FAILURE)
+    try:
+        after_crawl(out, settings, cfg, engine)
+    except SQLAlchemyError as exc:  # the crawl is stored; its alerts go out with the next run
+        fail(f"cannot send the alerts of this crawl (they go out with the next one): {error_text(exc)}")
 
 
 @app.command()
@@ -236,6 +243,9 @@ def demo(
 def extract(
     sources: Annotated[list[str], typer.Argument(help="Saved HTML files (.html or .html.gz) or http(s) URLs.")],
     format: Annotated[TextFormat, typer.Option("--format", "-f", help="Output format.")] = TextFormat.text,
+    allow_private: Annotated[
+        bool, typer.Option("--allow-private", help="Also fetch URLs on private addresses (e.g. an intranet).")
+    ] = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Extract the clean article (body and metadata) from saved pages or URLs."""
@@ -249,7 +259,7 @@ def extract(
     for source in sources:
         try:
             if re.match(r"^https?://", source, re.IGNORECASE):
-                final_url, body, _ctype = fetch_html(source)
+                final_url, body, _ctype = fetch_html(source, allow_private=allow_private)
                 html, url = decode_html(body), final_url
             else:
                 html, url = load_html_file(Path(source)), None

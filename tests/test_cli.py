@@ -155,7 +155,15 @@ def test_extract_a_url_from_a_local_server() -> None:
 
     with LocalSite() as site:
         site.routes["/story/"] = Response(ARTICLE_HTML.format(paragraphs=PARAGRAPHS).encode())
-        result = runner.invoke(app, ["extract", "--format", "jsonl", site.url("/story/"), site.url("/missing/")])
+        refused = runner.invoke(app, ["extract", site.url("/story/")])
+        result = runner.invoke(
+            app, ["extract", "--allow-private", "--format", "jsonl", site.url("/story/"), site.url("/missing/")]
+        )
+        hits = site.hits["/story/"]
+    # Without --allow-private a loopback URL is refused before any request, with a clear message.
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "127.0.0.1 is not a public address (--allow-private to fetch it anyway)" in refused.output
+    assert hits == 1
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("{")]
     record = json.loads(lines[0])
