@@ -230,7 +230,7 @@ class AnalysisPool:
     def _describe(self, exc: Exception) -> str:
         if isinstance(exc, FutureTimeout):
             return f"extraction took more than {self.deadline:.0f} s"
-        if isinstance(exc, RuntimeError) and "pool" in str(exc).lower():  # closed or broken pool
+        if isinstance(exc, RuntimeError) and not self._pool.active:  # a stopped or broken pool
             return f"extraction unavailable: {type(exc).__name__}"
         return f"extraction failed: {type(exc).__name__}"  # ProcessExpired: the worker died
 

@@ -56,6 +56,11 @@ class GuardedResolver(CachingThreadedResolver):
         with self._lock:
             self._allowed.update(host.lower().rstrip(".") for host in hosts)
 
+    def allowed_hosts(self) -> frozenset[str]:
+        """The host names :meth:`allow` has let resolve to private addresses."""
+        with self._lock:
+            return frozenset(self._allowed)
+
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
         resolved = super().getHostByName(name, timeout)
         resolved.addCallback(self._checked, name)
@@ -90,6 +95,7 @@ class PrivateNetworkMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self._allowed: frozenset[tuple[str, int]] | None = None
+        self._mine: frozenset[str] = frozenset()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PrivateNetworkMiddleware:
@@ -99,20 +105,17 @@ class PrivateNetworkMiddleware:
         if self._allowed is None:
             site = getattr(self.crawler.spider, "site", None)
             self._allowed = private_origins(site)
-        reason = refusal(request.url, self._allowed, self._reserved())
+            self._mine = frozenset(host for host, _port in self._allowed)
+        # Host names other sites may reach on private addresses (read per request: sites crawled in this
+        # process add theirs as they start) are refused here unless this site names them.
+        others = _resolver.allowed_hosts() if _resolver is not None else frozenset()
+        reason = refusal(request.url, self._allowed, others - self._mine)
         if reason is None:
             return
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("newswatch/private_refused")
         logger.warning("refused %s: %s", request.url, reason)
         raise PrivateAddressRefused(f"refused {request.url}: {reason}")
-
-    def _reserved(self) -> frozenset[str]:
-        """Host names other sites may reach on private addresses: refused here unless this site names them."""
-        if _resolver is None:
-            return frozenset()
-        mine = {host for host, _port in self._allowed or ()}
-        return frozenset(h for h in _resolver._allowed if h not in mine)
 
 
 __all__ = [

@@ -6,6 +6,8 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from crawler.rules.snippet import merge_spans
+
 
 def spans_for(hits: Iterable[dict[str, Any]], field: str, size: int) -> list[tuple[int, int]]:
     """The ``[start, end)`` spans of the stored hits in ``field`` that fit a text of ``size`` characters."""
@@ -19,17 +21,7 @@ def spans_for(hits: Iterable[dict[str, Any]], field: str, size: int) -> list[tup
             continue
         if 0 <= start < end <= size:
             spans.append((start, end))
-    return _merge(sorted(spans))
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
+    return merge_spans(sorted(spans))
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:

@@ -23,7 +23,7 @@ def make_snippet(text: str, spans: Sequence[tuple[int, int]], width: int = WIDTH
 
     Without spans, the start of the text.
     """
-    marks = _merge(sorted((start, end) for start, end in spans if 0 <= start < end <= len(text)))
+    marks = merge_spans(sorted((start, end) for start, end in spans if 0 <= start < end <= len(text)))
     low, high = _window(text, marks, width)
     pieces: list[str] = ["…"] if low > 0 else []
     cursor = low
@@ -44,7 +44,7 @@ def _escape(piece: str) -> str:
     return html.escape(_SPACES.sub(" ", piece), quote=True)
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Overlapping or touching spans joined (a phrase and a word inside it are marked once)."""
     merged: list[tuple[int, int]] = []
     for start, end in spans:
