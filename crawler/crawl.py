@@ -24,7 +24,7 @@ from crawler.config import SiteConfig
 from crawler.process import Matcher, PageProcessor
 from crawler.scrapy_settings import scrapy_settings
 from crawler.ssrf import install_resolver, private_origins
-from crawler.store import finish_run, known_urls, start_run
+from crawler.store import error_text, finish_run, known_urls, retry_lost_connection, start_run
 
 if TYPE_CHECKING:
     from crawler.alerts.recorder import AlertSetup
@@ -44,7 +44,8 @@ class SiteRun:
     status: str = "finished"
     pages: int = 0
     new_articles: int = 0
-    skipped: int = 0
+    skipped: int = 0  # pages that gave no article, the partial ones included
+    partial: int = 0  # stubs (a teaser, paywall or consent wall): fetched again on later crawls
     errors: int = 0
     flagged: int = 0
     duplicates: int = 0
@@ -57,6 +58,9 @@ class SiteRun:
     wire_bytes: int = 0  # response bodies as they arrived (compressed; a 304 has none)
     not_modified: int = 0  # entry points that answered 304 Not Modified
     duration: float = 0.0
+    database_errors: int = 0  # pages the database refused (fetched again on the next crawl)
+    # The database refused the crawl: its run could not be recorded, or not one page could be stored.
+    database_failed: bool = False
     problems: list[str] = field(default_factory=list)
     run_id: int | None = None
 
@@ -80,17 +84,22 @@ class SiteRun:
             "http_429": self.http_429,
             "http_5xx": self.http_5xx,
             "undated": self.undated,
+            "partial": self.partial,
+            "database_errors": self.database_errors,
             "wire_bytes": self.wire_bytes,
             "not_modified": self.not_modified,
             "duration": round(self.duration, 3),
         }
 
 
-def _run_from_stats(site_id: str, stats: dict[str, Any], source_errors: list[str]) -> SiteRun:
+def _run_from_stats(
+    site_id: str, stats: dict[str, Any], source_errors: list[str], database: str = "the database"
+) -> SiteRun:
     run = SiteRun(site_id=site_id)
     run.pages = int(stats.get("newswatch/pages", 0))
     run.new_articles = int(stats.get("newswatch/new", 0))
-    run.skipped = int(stats.get("newswatch/skipped", 0))
+    run.partial = int(stats.get("newswatch/partial", 0))
+    run.skipped = int(stats.get("newswatch/skipped", 0)) + run.partial
     run.duplicates = int(stats.get("newswatch/duplicate", 0))
     run.flagged = int(stats.get("newswatch/flagged", 0))
     run.already_seen = int(stats.get("newswatch/already_seen", 0))
@@ -102,7 +111,12 @@ def _run_from_stats(site_id: str, stats: dict[str, Any], source_errors: list[str
     run.wire_bytes = int(stats.get("newswatch/wire_bytes", 0))
     run.not_modified = int(stats.get("newswatch/not_modified", 0))
     run.errors = int(stats.get("newswatch/error", 0)) + len(source_errors)
+    run.database_errors = int(stats.get("newswatch/database_error", 0))
     run.problems = list(source_errors)
+    if run.database_errors and run.database_errors >= run.pages:
+        run.database_failed = True
+        first = stats.get("newswatch/first_database_error")
+        run.problems.append(f"the database {database} refused every page ({run.database_errors}): {first}")
     reason = stats.get("finish_reason")
     if reason and reason != "finished":
         run.problems.append(f"crawl stopped: {reason}")
@@ -111,7 +125,7 @@ def _run_from_stats(site_id: str, stats: dict[str, Any], source_errors: list[str
         run.status = "timeout"
     elif reason == "shutdown":
         run.status = "interrupted"
-    elif entry_points_failed or (reason and reason != "finished"):
+    elif entry_points_failed or run.database_failed or (reason and reason != "finished"):
         run.status = "failed"
     return run
 
@@ -192,18 +206,37 @@ async def crawl_site(
     from spiders.news import CrawlContext, NewsSpider
 
     began = time.monotonic()
-    recorder = None
-    with Session(engine) as session:
-        if alerts is not None:
-            from crawler.alerts.recorder import is_first_crawl
+    database = engine.url.render_as_string(hide_password=True)
 
-            recorder = alerts.for_site(site, first_crawl=is_first_crawl(session, site.id))
-        if run_id is None:
-            run_id = start_run(session, site.id, worker_name())
+    def begin() -> tuple[Any, int]:
+        recorder = None
+        with Session(engine) as session:
+            if alerts is not None:
+                from crawler.alerts.recorder import is_first_crawl
+
+                recorder = alerts.for_site(site, first_crawl=is_first_crawl(session, site.id))
+            return recorder, run_id if run_id is not None else start_run(session, site.id, worker_name())
+
+    try:
+        recorder, run_id = retry_lost_connection(engine, begin, f"starting the crawl of site {site.id}")
+    except SQLAlchemyError as exc:  # nothing could be stored: the site is not fetched
+        problem = f"the database {database} refused the crawl: {error_text(exc)}"
+        logger.error("crawl of site %s not started: %s", site.id, problem)
+        result = SiteRun(site_id=site.id, status="failed", database_failed=True, problems=[problem], run_id=run_id)
+        log_run(result)
+        return result
 
     def seen(urls: list[str]) -> set[str]:
-        with Session(engine) as session:
-            return known_urls(session, urls)
+        def read() -> set[str]:
+            with Session(engine) as session:
+                return known_urls(session, urls)
+
+        try:
+            return retry_lost_connection(engine, read, f"reading the page records of site {site.id}")
+        except SQLAlchemyError as exc:  # treated as known: fetched on the next crawl, not lost
+            logger.error("cannot read the page records of site %s, leaving %d links for the next crawl: %s",
+                         site.id, len(urls), error_text(exc))
+            return set(urls)
 
     own_pool = pool is None and workers != 0
     if own_pool:
@@ -224,7 +257,8 @@ async def crawl_site(
             started(crawler)
         await runner.crawl(crawler, context=context)
         spider = crawler.spider
-        result = _run_from_stats(site.id, crawler.stats.get_stats(), getattr(spider, "source_errors", []))
+        stats = crawler.stats.get_stats()
+        result = _run_from_stats(site.id, stats, getattr(spider, "source_errors", []), database)
     except Exception as exc:  # a crash in one site's crawl must not stop the others
         logger.exception("crawl of site %s failed", site.id)
         result = SiteRun(site_id=site.id, status="failed", problems=[f"crawl crashed: {type(exc).__name__}: {exc}"])
@@ -234,12 +268,19 @@ async def crawl_site(
             pool.close()
     result.duration = time.monotonic() - began
     result.run_id = run_id
-    try:
+
+    def finish() -> None:
         with Session(engine) as session:
             message = "\n".join(result.problems) or None
             finish_run(session, run_id, result.status, result.counts(), message, result.stats())
+
+    try:
+        retry_lost_connection(engine, finish, f"recording the crawl run of site {site.id}")
     except SQLAlchemyError as exc:
-        logger.error("cannot record the crawl run of site %s: %s", site.id, exc)
+        problem = f"the database {database} refused the crawl's record: {error_text(exc)}"
+        logger.error("cannot record the crawl run of site %s: %s", site.id, problem)
+        result.database_failed = True
+        result.problems.append(problem)
     log_run(result)
     return result
 
@@ -252,17 +293,19 @@ def log_run(result: SiteRun) -> None:
         "pages": result.pages,
         "new": result.new_articles,
         "skipped": result.skipped,
+        "partial": result.partial,
         "flagged": result.flagged,
         "errors": result.errors,
         "duration": round(result.duration, 2),
     }
     logger.info(
-        "crawl %s: %s, pages=%d new=%d skipped=%d flagged=%d errors=%d duration=%.1fs",
+        "crawl %s: %s, pages=%d new=%d skipped=%d partial=%d flagged=%d errors=%d duration=%.1fs",
         result.site_id,
         result.status,
         result.pages,
         result.new_articles,
         result.skipped,
+        result.partial,
         result.flagged,
         result.errors,
         result.duration,

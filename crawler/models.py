@@ -107,8 +107,9 @@ class MatchRow(SQLModel, table=True):
 class PageRow(SQLModel, table=True):
     """Every article URL the crawler has handled, so a second crawl does not fetch it again.
 
-    ``status`` is "article" (stored), "skipped" (not an article: ``reason`` says why) or "error"
-    (fetch failed; retried on later crawls until ``attempts`` reaches the limit).
+    ``status`` is "article" (stored), "skipped" (not an article: ``reason`` says why), "partial" (a stub:
+    a teaser, paywall or consent wall with too short a body) or "error" (fetch failed); partial and error
+    pages are tried again on later crawls until ``attempts`` reaches the limit.
     """
 
     __tablename__ = "page"

@@ -61,3 +61,7 @@ class StorePipeline:
             stats.inc_value("newswatch/flagged")
         if outcome.undated:
             stats.inc_value("newswatch/undated")
+        if outcome.database_failed:
+            stats.inc_value("newswatch/database_error")
+            if stats.get_value("newswatch/first_database_error") is None:
+                stats.set_value("newswatch/first_database_error", outcome.reason)

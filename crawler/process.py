@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,12 +16,19 @@ from sqlmodel import Session
 from crawler.alerts.stories import Signature
 from crawler.analysis import Analysis, analyse, finish_article
 from crawler.article import Article, Match, Page, PageFailure
-from crawler.store import add_article, record_page
+from crawler.store import add_article, connection_lost, error_text, record_page, retry_lost_connection
 from crawler.urls import canonicalize_url
 
 __all__ = ["Matcher", "NewArticleRecorder", "Outcome", "PageProcessor", "finish_article"]
 
+T = TypeVar("T")
+
 logger = logging.getLogger(__name__)
+
+# Why crawler.extract skips a page whose body is below its minimum size: a teaser, a paywall or consent wall.
+# Such a page is recorded "partial" and fetched again on later crawls, in case the full article appears.
+STUB_REASON = "body too short"
+DATABASE_ERROR = "database error"  # how an Outcome's reason begins when the database refused the page
 
 
 class Matcher(Protocol):
@@ -50,7 +57,7 @@ class NewArticleRecorder(Protocol):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a page: "new", "duplicate", "skipped" or "error"."""
+    """What became of a page: "new", "duplicate", "skipped", "partial" (a stub, tried again later) or "error"."""
 
     url: str
     status: str
@@ -59,6 +66,16 @@ class Outcome:
     matches: list[Match] = field(default_factory=list)
     title: str | None = None
     undated: bool = False  # a new article whose publication date was not found
+
+    @property
+    def database_failed(self) -> bool:
+        """Whether the page was lost to a database error (it is fetched again on the next crawl)."""
+        return self.status == "error" and (self.reason or "").startswith(DATABASE_ERROR)
+
+
+def _refused(url: str, exc: BaseException) -> Outcome:
+    """The outcome of a page the database did not take."""
+    return Outcome(url, "error", f"{DATABASE_ERROR}: {error_text(exc)}")
 
 
 class PageProcessor:
@@ -91,15 +108,14 @@ class PageProcessor:
             return self._record(page.site_id, page.url, "error", analysis.error)
         if analysis.article is None:
             reason = analysis.skipped or "no article"
-            logger.info("skipped %s: %s", page.url, reason)
-            return self._record(page.site_id, page.url, "skipped", reason, page.requested_url)
+            status = "partial" if reason.startswith(STUB_REASON) else "skipped"
+            logger.info("%s %s: %s", status, page.url, reason)
+            return self._record(page.site_id, page.url, status, reason, page.requested_url)
         try:
-            with self._guard(), Session(self.engine) as session:
-                article_id = self._add(session, page, analysis)
-                session.commit()
+            article_id = self._in_transaction(lambda session: self._add(session, page, analysis), f"storing {page.url}")
         except SQLAlchemyError as exc:
-            logger.error("cannot store %s: %s", page.url, exc)
-            return Outcome(page.url, "error", f"database error: {type(exc).__name__}")
+            logger.error("cannot store %s: %s", page.url, error_text(exc))
+            return _refused(page.url, exc)
         except Exception as exc:  # a bug in the story / alert step: nothing was stored, the page is retried
             logger.exception("cannot store %s", page.url)
             return Outcome(page.url, "error", f"alert step failed: {type(exc).__name__}")
@@ -116,15 +132,23 @@ class PageProcessor:
             else:
                 outcomes[number] = self.store(page, analysis)
         if len(articles) > 1:
+
+            def add_all(session: Session) -> list[int | None]:
+                return [self._add(session, *pairs[number]) for number in articles]
+
             try:
-                with self._guard(), Session(self.engine) as session:
-                    ids = [self._add(session, *pairs[number]) for number in articles]
-                    session.commit()
+                ids = self._in_transaction(add_all, f"storing {len(articles)} articles")
             except Exception as exc:  # a database error or a bug: find the page it was, one at a time
-                logger.warning(
-                    "cannot store %d articles together (%s: %s), storing them one by one: %s",
-                    len(articles), type(exc).__name__, exc, ", ".join(pairs[n][0].url for n in articles),
-                )
+                if connection_lost(exc):  # the server is gone, not one faulty page: all are fetched again later
+                    logger.error("cannot store %d articles: %s", len(articles), error_text(exc))
+                    for number in articles:
+                        outcomes[number] = _refused(pairs[number][0].url, exc)
+                    articles = []
+                else:
+                    logger.warning(
+                        "cannot store %d articles together (%s), storing them one by one: %s",
+                        len(articles), error_text(exc), ", ".join(pairs[n][0].url for n in articles),
+                    )
             else:
                 for number, article_id in zip(articles, ids, strict=True):
                     outcomes[number] = self._stored(*pairs[number], article_id)
@@ -132,6 +156,18 @@ class PageProcessor:
         for number in articles:
             outcomes[number] = self.store(*pairs[number])
         return [outcomes[number] for number in range(len(pairs))]
+
+    def _in_transaction(self, add: Callable[[Session], T], what: str) -> T:
+        """``add`` rows in one transaction under the story guard, and commit; done again if the connection
+        to the database server broke under it."""
+
+        def unit() -> T:
+            with self._guard(), Session(self.engine) as session:
+                result = add(session)
+                session.commit()
+                return result
+
+        return retry_lost_connection(self.engine, unit, what)
 
     def _guard(self) -> AbstractContextManager[None]:
         return self.recorder.guard() if self.recorder else nullcontext()
@@ -175,12 +211,15 @@ class PageProcessor:
         requested: str | None = None,
         http_status: int | None = None,
     ) -> Outcome:
-        try:
+        def unit() -> None:
             with Session(self.engine) as session:
                 for seen in {canonicalize_url(url), *([requested] if requested else [])}:
                     record_page(session, site_id, seen, status, reason, http_status)
                 session.commit()
+
+        try:
+            retry_lost_connection(self.engine, unit, f"recording {url}")
         except SQLAlchemyError as exc:
-            logger.error("cannot record %s: %s", url, exc)
-            return Outcome(url, "error", f"database error: {type(exc).__name__}")
+            logger.error("cannot record %s: %s", url, error_text(exc))
+            return _refused(url, exc)
         return Outcome(url, status, reason)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, func, or_
+from sqlalchemy import case, event, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, create_engine, select
 
 from crawler.article import Article, Match
@@ -23,8 +24,12 @@ from crawler.models import ArticleRow, CrawlRunRow, MatchRow, PageRow, utcnow
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-MAX_FETCH_ATTEMPTS = 3  # a page whose fetch failed this often is not tried again
+MAX_FETCH_ATTEMPTS = 3  # a page whose fetch failed (or gave only a stub) this often is not tried again
+RETRIED_STATUSES = ("error", "partial")  # page outcomes tried again on later crawls, up to MAX_FETCH_ATTEMPTS
 _SQLITE_BUSY_MS = 10_000
+RECONNECT_PAUSES = (0.25, 0.5, 1.0, 2.0)  # seconds before each new try of a unit of work whose connection broke
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -91,6 +96,44 @@ def open_database(url: str) -> Engine:
     return engine
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database connection broke (dropped mid-transaction, or could not be made):
+    the unit of work did not happen, or happened and can be done again harmlessly."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError) and exc.statement is None  # raised while connecting
+
+
+def retry_lost_connection(engine: Engine, work: Callable[[], T], what: str) -> T:
+    """Run ``work`` (one unit of work: its own session and transaction) and, when the connection to the
+    database server broke under it, run it again after a short pause, a bounded number of times.
+
+    A pooled connection that died while idle is replaced by the pool's pre-ping; this covers one that dies
+    mid-transaction (a server restart, ``pg_terminate_backend``). SQLite has no connection to lose: its
+    errors go straight to the caller, as do all other errors and the last lost connection.
+    """
+    if engine.dialect.name == "sqlite":
+        return work()
+    for attempt, pause in enumerate(RECONNECT_PAUSES, start=1):
+        try:
+            return work()
+        except SQLAlchemyError as exc:
+            if not connection_lost(exc):
+                raise
+            logger.warning(
+                "database connection lost while %s (%s); trying again in %.2fs (%d of %d)",
+                what, error_text(exc), pause, attempt, len(RECONNECT_PAUSES),
+            )
+        time.sleep(pause)
+    return work()
+
+
+def error_text(exc: BaseException) -> str:
+    """A database error in one line, without its SQL: "OperationalError: attempt to write a readonly database"."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else 'no message'}"
+
+
 def _insert(session: Session, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -104,7 +147,7 @@ def _insert(session: Session, table: Any) -> Any:
 
 
 def known_urls(session: Session, canonical_urls: Iterable[str]) -> set[str]:
-    """Which of ``canonical_urls`` need no fetch: stored, skipped, or failed too often."""
+    """Which of ``canonical_urls`` need no fetch: stored, skipped, or failed (or stubs) too often."""
     wanted = list(dict.fromkeys(canonical_urls))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
@@ -112,7 +155,9 @@ def known_urls(session: Session, canonical_urls: Iterable[str]) -> set[str]:
         rows = session.exec(
             select(PageRow.canonical_url).where(
                 col(PageRow.canonical_url).in_(chunk),
-                or_(col(PageRow.status) != "error", col(PageRow.attempts) >= MAX_FETCH_ATTEMPTS),
+                or_(
+                    col(PageRow.status).not_in(RETRIED_STATUSES), col(PageRow.attempts) >= MAX_FETCH_ATTEMPTS
+                ),
             )
         ).all()
         found.update(rows)
@@ -127,7 +172,8 @@ def record_page(
     reason: str | None = None,
     http_status: int | None = None,
 ) -> None:
-    """Insert or update the page's outcome (does not commit)."""
+    """Insert or update the page's outcome (does not commit). A page stored as an article stays one: a later
+    stub, skip or error for its URL (a redirect to it, a consent wall) only counts the attempt."""
     now = utcnow()
     stmt = _insert(session, PageRow).values(
         canonical_url=canonical_url,
@@ -139,13 +185,19 @@ def record_page(
         first_seen=now,
         last_seen=now,
     )
+    table = PageRow.__table__.c  # type: ignore[attr-defined]
+    stored = table.status == "article"
+
+    def unless_stored(column: str) -> Any:
+        return case((stored, table[column]), else_=stmt.excluded[column])
+
     stmt = stmt.on_conflict_do_update(
         index_elements=["canonical_url"],
         set_={
-            "status": stmt.excluded.status,
-            "reason": stmt.excluded.reason,
-            "http_status": stmt.excluded.http_status,
-            "attempts": PageRow.__table__.c.attempts + 1,  # type: ignore[attr-defined]
+            "status": unless_stored("status"),
+            "reason": unless_stored("reason"),
+            "http_status": unless_stored("http_status"),
+            "attempts": table.attempts + 1,
             "last_seen": stmt.excluded.last_seen,
         },
     )

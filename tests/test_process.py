@@ -136,3 +136,45 @@ def test_a_failed_analysis_is_an_error_tried_again_not_a_skip(tmp_path: Path) ->
         row = session.get(PageRow, page.url)
         assert row is not None and row.status == "error"
         assert known_urls(session, [page.url]) == set()  # not yet given up on
+
+
+STUB = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Phone maker opens a factory</title>
+</head><body><article><h1>Phone maker opens a factory</h1><p>The phone maker said its new factory would employ
+hundreds of people.</p><p>Subscribe to read the full story.</p></article></body></html>"""
+
+
+def test_a_stub_is_partial_flags_nothing_and_is_fetched_again_until_the_attempt_limit(tmp_path: Path) -> None:
+    """A teaser or consent wall (a body below the extractor's minimum) is recorded "partial", not skipped
+    for good: later crawls fetch it again, up to the attempt limit; nothing of it is stored or flagged."""
+    from crawler.store import MAX_FETCH_ATTEMPTS, known_urls
+
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    processor = PageProcessor(engine, RuleSet.compile([Rule("r", "phone")]), recorder(), site_names=("alpha",))
+    page = Page("alpha", "https://alpha.example/news/factory/", STUB, datetime.now(UTC))
+    for attempt in range(1, MAX_FETCH_ATTEMPTS + 1):
+        with Session(engine) as session:
+            assert known_urls(session, [page.url]) == set()  # still worth fetching
+        outcome = processor.process(page)
+        assert (outcome.status, outcome.matches) == ("partial", [])
+        with Session(engine) as session:
+            row = session.get(PageRow, page.url)
+            assert row is not None and (row.status, row.attempts) == ("partial", attempt)
+    with Session(engine) as session:
+        assert known_urls(session, [page.url]) == {page.url}  # given up on
+        assert session.exec(select(ArticleRow)).all() == [] and session.exec(select(AlertRow)).all() == []
+
+
+def test_a_stub_never_replaces_a_stored_article(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    processor = PageProcessor(engine, RuleSet.compile([Rule("r", "phone")]), recorder(), site_names=("alpha",))
+    url = "https://alpha.example/news/factory/"
+    assert processor.process(Page("alpha", url, HTML, datetime.now(UTC))).status == "new"
+    # The same URL (or one redirecting to it) now shows a consent wall.
+    stub = Page("alpha", url, STUB, datetime.now(UTC), requested_url="https://alpha.example/amp/factory/")
+    assert processor.process(stub).status == "partial"
+    with Session(engine) as session:
+        article = session.exec(select(ArticleRow)).one()
+        assert "hundreds of people and build handsets" in article.text
+        row = session.get(PageRow, url)
+        assert row is not None and row.status == "article"
+        assert len(session.exec(select(AlertRow)).all()) == 1
