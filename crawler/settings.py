@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     digest_cron: str = Field(default="0 8 * * *", description="when digests go out (crontab: min hour dom mon dow)")
     digest_tz: str = Field(default="UTC", description="time zone of digest_cron, e.g. Asia/Tokyo")
     digest_max_stories: int = Field(default=30, ge=1, le=1000, description="stories listed per digest")
+    max_mails_per_hour: int = Field(
+        default=60, ge=0, description="instant emails per recipient and hour (the last sums up the rest); 0: no cap"
+    )
     smtp_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds per SMTP operation")
     webhooks: str | None = Field(
         default=None, description="chat / JSON webhooks: 'RULE=URL' or '*=URL' entries, separated by spaces or commas"

@@ -200,13 +200,16 @@ def _zone(name: str) -> tzinfo:
 
 
 def subject_for(kind: str, items: Sequence[StoryItem], total: int) -> str:
-    """'[Newswatch] 3 new stories for rule-a, rule-b' (digest) or
-    '[Newswatch] 1 new story for rule-a: <headline>' (instant)."""
+    """'[Newswatch] Digest: 3 new stories for rule-a, rule-b' (digest),
+    '[Newswatch] 1 new story for rule-a: <headline>' (instant) or
+    '[Newswatch] 4981 more new stories for rule-a (hourly email limit reached)' (summary)."""
     rules = ", ".join(dict.fromkeys(item.rule_id for item in items))
     noun = "story" if total == 1 else "stories"
     if kind == "instant" and items:
         title = header_text(items[0].title, SUBJECT_TITLE_MAX)
         return header_text(f"[Newswatch] {total} new {noun} for {rules}: {title}", 200)
+    if kind == "summary":
+        return header_text(f"[Newswatch] {total} more new {noun} for {rules} (hourly email limit reached)", 200)
     return header_text(f"[Newswatch] Digest: {total} new {noun} for {rules}", 200)
 
 
@@ -242,6 +245,12 @@ def compose(
     if envelope.kind == "instant":
         heading = "New story"
         intro = f"Newswatch flagged a new story for {', '.join(groups)}."
+    elif envelope.kind == "summary":
+        heading = "More new stories"
+        intro = (
+            f"Newswatch flagged more new stories for {', '.join(groups)} than the {config.max_mails_per_hour} alert "
+            f"emails an hour it sends you, so these {total} come in one email, newest first."
+        )
     else:
         heading = "Newswatch digest"
         local = envelope.date.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")

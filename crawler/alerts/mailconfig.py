@@ -74,6 +74,7 @@ class MailConfig:
     digest_cron: str = "0 8 * * *"
     digest_tz: str = "UTC"
     digest_max_stories: int = 30
+    max_mails_per_hour: int = 60  # instant emails per recipient and rolling hour (0: no cap); see sendcap
     webhooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # rule id or "*" -> URLs
 
     @classmethod
@@ -110,6 +111,7 @@ class MailConfig:
             digest_cron=settings.digest_cron,
             digest_tz=settings.digest_tz,
             digest_max_stories=settings.digest_max_stories,
+            max_mails_per_hour=settings.max_mails_per_hour,
             webhooks=webhooks,
         )
 

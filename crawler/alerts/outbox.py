@@ -7,6 +7,9 @@ State machine of an ``outbox`` row::
        |                  |---5xx, or too many attempts--> failed (last_error = the server's reply)
        '---- lease over (the sender died while sending) ----'
 
+Instant emails are capped per recipient and hour (:mod:`crawler.alerts.sendcap`): past the cap the
+stories left are carried by one summary message, or wait for the next free slot.
+
 Once-only: a message is planned together with its ``outbox_alert`` rows in one transaction, and those
 rows are unique per (alert, channel, recipient), so no alert is put in two messages for one recipient.
 A message is rendered once and stored, so a retry sends the same bytes and the same Message-ID. The only
@@ -17,24 +20,31 @@ claimed again after the lease).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from sqlalchemy import and_, exists, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crawler.alerts.compose import Composed, Envelope, Source, StoryItem, compose
 from crawler.alerts.mailconfig import MailConfig
+from crawler.alerts.sendcap import mails_in_window, split_for_cap
 from crawler.models import AlertRow, ArticleRow, MatchRow, OutboxAlertRow, OutboxRow
 
 EMAIL = "email"
 WEBHOOK = "webhook"
 INSTANT = "instant"
 DIGEST = "digest"
+SUMMARY = "summary"  # how an instant summary is rendered (its outbox row is of kind INSTANT)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,11 @@ def recipient_key(recipient: str) -> str:
 def instant_message_id(alert_ids: Sequence[int], recipient: str, domain: str) -> str:
     """``<nw.instant.<first alert id>.<recipient hash>@domain>``: one per story alert and recipient."""
     return f"<nw.instant.{min(alert_ids)}.{recipient_key(recipient)}@{domain}>"
+
+
+def summary_message_id(alert_ids: Sequence[int], recipient: str, domain: str) -> str:
+    """``<nw.summary.<first alert id>.<recipient hash>@domain>``: the instant summary carrying these alerts."""
+    return f"<nw.summary.{min(alert_ids)}.{recipient_key(recipient)}@{domain}>"
 
 
 def digest_message_id(alert_ids: Sequence[int], recipient: str, domain: str) -> str:
@@ -95,39 +110,56 @@ def uncarried_alerts(
     return list(session.exec(query).all())
 
 
+STORY_BATCH = 500  # alerts whose articles, matches and copies are read with one query each
+COPIES_SHOWN = 20  # other outlets named per story
+
+
 def story_items(session: Session, alerts: Iterable[AlertRow]) -> list[StoryItem]:
-    """What a message shows for each alert: headline, link, site, date, snippet, amounts, other outlets."""
+    """What a message shows for each alert: headline, link, site, date, snippet, amounts, other outlets
+    (read in batches, so a digest of thousands of alerts costs a few queries per batch, not per alert)."""
+    alerts = list(alerts)
     items = []
-    for alert in alerts:
-        assert alert.id is not None
-        article = session.get(ArticleRow, alert.article_id)
-        if article is None:
-            continue
-        match = session.exec(
-            select(MatchRow).where(MatchRow.article_id == alert.article_id, MatchRow.rule_id == alert.rule_id)
-        ).first()
-        copies = session.exec(
-            select(ArticleRow.site_id, ArticleRow.url)
-            .where(ArticleRow.story_id == alert.story_id, col(ArticleRow.id) != alert.article_id)
+    for start in range(0, len(alerts), STORY_BATCH):
+        batch = alerts[start : start + STORY_BATCH]
+        article_ids = {alert.article_id for alert in batch}
+        columns = [col(c) for c in (ArticleRow.id, ArticleRow.title, ArticleRow.url, ArticleRow.site_id)]
+        query = sa_select(*columns, col(ArticleRow.published)).where(col(ArticleRow.id).in_(article_ids))  # no bodies
+        articles = {row.id: row for row in session.execute(query).all()}
+        matches = {
+            (match.article_id, match.rule_id): match
+            for match in session.exec(select(MatchRow).where(col(MatchRow.article_id).in_(article_ids))).all()
+        }
+        copies: dict[int, list[tuple[int, str, str]]] = {}
+        for copy_id, story_id, copy_site, copy_url in session.exec(
+            select(ArticleRow.id, ArticleRow.story_id, ArticleRow.site_id, ArticleRow.url)
+            .where(col(ArticleRow.story_id).in_({alert.story_id for alert in batch}))
             .order_by(col(ArticleRow.id))
-            .limit(20)
-        ).all()
-        items.append(
-            StoryItem(
-                alert_id=alert.id,
-                rule_id=alert.rule_id,
-                story_id=alert.story_id,
-                title=article.title,
-                url=article.url,
-                site=article.site_id,
-                published=article.published,
-                snippet=match.snippet if match else None,
-                amounts=list(match.amounts or []) if match else [],
-                terms=list(match.terms or []) if match else [],
-                also=[Source(site, url) for site, url in copies],
-                article_id=article.id,
+        ).all():
+            if story_id is not None and copy_id is not None:
+                copies.setdefault(story_id, []).append((copy_id, copy_site, copy_url))
+        for alert in batch:
+            assert alert.id is not None
+            article = articles.get(alert.article_id)
+            if article is None:
+                continue
+            match = matches.get((alert.article_id, alert.rule_id))
+            also = [Source(s, u) for aid, s, u in copies.get(alert.story_id, []) if aid != alert.article_id]
+            items.append(
+                StoryItem(
+                    alert_id=alert.id,
+                    rule_id=alert.rule_id,
+                    story_id=alert.story_id,
+                    title=article.title,
+                    url=article.url,
+                    site=article.site_id,
+                    published=article.published,
+                    snippet=match.snippet if match else None,
+                    amounts=list(match.amounts or []) if match else [],
+                    terms=list(match.terms or []) if match else [],
+                    also=also[:COPIES_SHOWN],
+                    article_id=article.id,
+                )
             )
-        )
     return items
 
 
@@ -170,20 +202,40 @@ def _store_message(
     return row.id
 
 
+def _commit_once(session: Session, store: Callable[[], int]) -> int | None:
+    """Run ``store`` (it adds a message) and commit: its outbox id, or None when a concurrent planner carried
+    one of its alerts first (unique alert, channel, recipient: rolled back)."""
+    try:
+        outbox_id = store()
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return outbox_id
+
+
+def _by_story(alerts: Iterable[AlertRow]) -> list[list[AlertRow]]:
+    by_story: dict[int, list[AlertRow]] = {}
+    for alert in alerts:
+        by_story.setdefault(alert.story_id, []).append(alert)
+    return list(by_story.values())
+
+
 def plan_instant(engine: Engine, config: MailConfig, now: datetime) -> list[int]:
-    """One message per new story and recipient for the instant alerts not yet carried; returns outbox ids.
+    """One message per new story and recipient for the instant alerts not yet carried, within the
+    recipient's hourly cap (past it, one summary message carries the rest, or they wait); returns outbox ids.
 
     Each message is stored with the alerts it carries in its own transaction; a concurrent planner that
     got there first makes it roll back (unique alert, channel, recipient) and it is skipped.
     """
     created: list[int] = []
+    cap = config.max_mails_per_hour
     for recipient in config.all_recipients():
         with Session(engine) as session:
             alerts = uncarried_alerts(session, config, recipient, INSTANT)
-        by_story: dict[int, list[AlertRow]] = {}
-        for alert in alerts:
-            by_story.setdefault(alert.story_id, []).append(alert)
-        for story_alerts in by_story.values():
+            used = mails_in_window(session, recipient, now, INSTANT, EMAIL) if alerts and cap > 0 else 0
+        split = split_for_cap(_by_story(alerts), cap, used)
+        for story_alerts in split.single:
             ids = [a.id for a in story_alerts if a.id is not None]
             with Session(engine) as session:
                 items = story_items(session, story_alerts)
@@ -191,12 +243,46 @@ def plan_instant(engine: Engine, config: MailConfig, now: datetime) -> list[int]
                     continue
                 envelope = Envelope(recipient, instant_message_id(ids, recipient, config.domain), now, INSTANT)
                 composed = compose(envelope, items, config)
-                try:
-                    created.append(_store_message(session, INSTANT, recipient, composed, [(i, True) for i in ids], now))
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
+                carried = [(i, True) for i in ids]
+                store = partial(_store_message, session, INSTANT, recipient, composed, carried, now)
+                outbox_id = _commit_once(session, store)
+            if outbox_id is not None:
+                created.append(outbox_id)
+        if split.folded:
+            logger.warning(
+                "instant alerts for %s: %d new stories, more than the %d emails an hour allowed "
+                "(NEWSWATCH_MAX_MAILS_PER_HOUR): the last %d go in one summary email",
+                recipient,
+                len(split.single) + len(split.folded),
+                cap,
+                len(split.folded),
+                extra={"event": "mail_cap", "recipient": recipient, "cap": cap, "summarised": len(split.folded)},
+            )
+            outbox_id = _plan_summary(engine, config, recipient, [a for s in split.folded for a in s], now)
+            if outbox_id is not None:
+                created.append(outbox_id)
+        if split.waiting:
+            logger.info(
+                "instant alerts for %s wait: the %d emails an hour allowed (NEWSWATCH_MAX_MAILS_PER_HOUR) are "
+                "used; %d new stories go out when the hour frees a slot",
+                recipient,
+                cap,
+                len(split.waiting),
+                extra={"event": "mail_cap", "recipient": recipient, "cap": cap, "waiting": len(split.waiting)},
+            )
     return created
+
+
+def _plan_summary(
+    engine: Engine, config: MailConfig, recipient: str, alerts: list[AlertRow], now: datetime
+) -> int | None:
+    """Store the one message carrying ``alerts`` (many stories) for ``recipient``, listed like a digest."""
+    ids = [a.id for a in alerts if a.id is not None]
+    with Session(engine) as session:
+        composed, carried, _more = _assemble(
+            session, config, recipient, alerts, SUMMARY, summary_message_id(ids, recipient, config.domain), now
+        )
+        return _commit_once(session, partial(_store_message, session, INSTANT, recipient, composed, carried, now))
 
 
 def webhook_message_id(alert_ids: Sequence[int], url: str, domain: str) -> str:
@@ -213,10 +299,7 @@ def plan_webhooks(engine: Engine, config: MailConfig, now: datetime) -> list[int
     for url in config.all_webhooks():
         with Session(engine) as session:
             alerts = uncarried_alerts(session, config, url, None, WEBHOOK)
-        by_story: dict[int, list[AlertRow]] = {}
-        for alert in alerts:
-            by_story.setdefault(alert.story_id, []).append(alert)
-        for story_alerts in by_story.values():
+        for story_alerts in _by_story(alerts):
             ids = [a.id for a in story_alerts if a.id is not None]
             with Session(engine) as session:
                 items = story_items(session, story_alerts)
@@ -226,11 +309,10 @@ def plan_webhooks(engine: Engine, config: MailConfig, now: datetime) -> list[int
                 subject, body = payload(url, message_id, items, config)
                 composed = Composed(subject, message_id, body, "", "")
                 carried = [(i, True) for i in ids]
-                try:
-                    created.append(_store_message(session, INSTANT, url, composed, carried, now, WEBHOOK))
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
+                store = partial(_store_message, session, INSTANT, url, composed, carried, now, WEBHOOK)
+                outbox_id = _commit_once(session, store)
+            if outbox_id is not None:
+                created.append(outbox_id)
     return created
 
 
@@ -246,22 +328,35 @@ def assemble_digest(
     alerts = uncarried_alerts(session, config, recipient, DIGEST)
     if not alerts:
         return None
+    ids = [a.id for a in alerts if a.id is not None]
+    message_id = digest_message_id(ids, recipient, config.domain)
+    return _assemble(session, config, recipient, alerts, DIGEST, message_id, now, checkpoint)
+
+
+def _assemble(
+    session: Session,
+    config: MailConfig,
+    recipient: str,
+    alerts: Sequence[AlertRow],
+    kind: str,
+    message_id: str,
+    now: datetime,
+    checkpoint: Callable[[str], None] = lambda _point: None,
+) -> tuple[Composed, list[tuple[int, bool]], int]:
+    """The message of ``kind`` carrying ``alerts``, grouped by rule, the newest ``digest_max_stories``
+    stories listed and the others only counted ("and N more"); with the carried (alert id, listed) pairs
+    and how many stories were only counted."""
     items = story_items(session, alerts)
     checkpoint("digest-assembly")
-    stories: list[int] = []  # newest first; the first digest_max_stories are listed
-    for item in sorted(items, key=_sort_key):
-        if item.story_id not in stories:
-            stories.append(item.story_id)
-    order = list(config.rules)
-    items.sort(key=lambda item: (order.index(item.rule_id) if item.rule_id in order else len(order), _sort_key(item)))
+    stories = list(dict.fromkeys(item.story_id for item in sorted(items, key=_sort_key)))  # newest first
+    order = {rule: n for n, rule in enumerate(config.rules)}
+    items.sort(key=lambda item: (order.get(item.rule_id, len(order)), _sort_key(item)))
     shown = set(stories[: config.digest_max_stories])
     listed = [item for item in items if item.story_id in shown]
     more = len(stories) - len(shown)
-    ids = [a.id for a in alerts if a.id is not None]
-    envelope = Envelope(recipient, digest_message_id(ids, recipient, config.domain), now, DIGEST)
-    composed = compose(envelope, listed, config, more=more)
+    composed = compose(Envelope(recipient, message_id, now, kind), listed, config, more=more)
     listed_ids = {item.alert_id for item in listed}
-    return composed, [(i, i in listed_ids) for i in ids], more
+    return composed, [(a.id, a.id in listed_ids) for a in alerts if a.id is not None], more
 
 
 def plan_digest(
@@ -278,14 +373,13 @@ def plan_digest(
         if assembled is None:
             return None
         composed, carried, _more = assembled
-        try:
+
+        def store() -> int:
             outbox_id = _store_message(session, DIGEST, recipient, composed, carried, now)
             checkpoint("digest-stored")
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            return None
-        return outbox_id
+            return outbox_id
+
+        return _commit_once(session, store)
 
 
 # --------------------------------------------------------------------------- delivery states
