@@ -45,6 +45,11 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+# Transactions on SQLite: the driver (pysqlite) begins one only before the first INSERT / UPDATE / DELETE,
+# so a write transaction takes the write lock with its first statement and waits its turn (busy_timeout).
+# A transaction begun by a read (BEGIN issued by SQLAlchemy) would instead fail at once with "database is
+# locked" when another process wrote in between (a stale snapshot cannot be upgraded): whoever changes how
+# transactions begin must make write transactions BEGIN IMMEDIATE (tests/test_store.py checks the race).
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -18,6 +18,7 @@ from crawler.store import (
     flagged_articles,
     known_urls,
     normalize_database_url,
+    open_database,
     record_page,
     save_article,
     start_run,
@@ -152,6 +153,22 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 5000
+
+
+def test_sqlite_read_then_write_after_another_writer_waits_instead_of_failing(sqlite_url: str) -> None:
+    """A session that reads, then writes after another process committed meanwhile: in a transaction begun by
+    the read, SQLite would refuse the write at once ("database is locked", no busy wait: its snapshot is
+    stale). The write transaction begins at the first write, so it waits its turn and goes through."""
+    engine = open_database(sqlite_url)
+    other = create_db_engine(sqlite_url)
+    with Session(engine) as session:
+        assert count_articles(session) == 0
+        with Session(other) as meanwhile:
+            save_article(meanwhile, "site", _article(11), [])
+        assert save_article(session, "site", _article(12), []) is not None
+        assert count_articles(session) == 2
+    other.dispose()
+    engine.dispose()
 
 
 def test_match_explanations_round_trip(engine: Engine) -> None:
