@@ -8,8 +8,9 @@ Usage::
 A crawler storing articles with their stories and alerts, an alert sender planning and marking outbox rows,
 and a reader listing stories and marking them, three processes on one SQLite file; prints what each did,
 the "database is locked" errors, the lost writes, the largest WAL file and the integrity check. With
-``--similar-titles`` every headline shares most words, so that the story lookup (run inside the crawler's
-write transaction) compares each article with every recent story. Nothing is asserted.
+``--similar-titles`` every headline shares most words, so that the story lookup compares each article with
+every recent story (it runs before the crawler's transaction writes: with it inside, 30 s gave the reader
+21 rounds and one "database is locked"; now about 1,200 rounds and none). Nothing is asserted.
 """
 
 from __future__ import annotations

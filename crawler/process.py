@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from crawler.alerts.stories import Signature
+from crawler.alerts.stories import Lookup, Signature
 from crawler.analysis import Analysis, analyse, finish_article
 from crawler.article import Article, Match, Page, PageFailure
 from crawler.store import add_article, connection_lost, error_text, record_page, retry_lost_connection
@@ -44,6 +44,8 @@ class NewArticleRecorder(Protocol):
 
     def guard(self) -> AbstractContextManager[None]: ...
 
+    def prepare(self, session: Session, article: Article, signature: Signature | None = None) -> Lookup: ...
+
     def record(
         self,
         session: Session,
@@ -52,6 +54,7 @@ class NewArticleRecorder(Protocol):
         article: Article,
         matches: Sequence[Match],
         signature: Signature | None = None,
+        found: Lookup | None = None,
     ) -> None: ...
 
 
@@ -112,7 +115,10 @@ class PageProcessor:
             logger.info("%s %s: %s", status, page.url, reason)
             return self._record(page.site_id, page.url, status, reason, page.requested_url)
         try:
-            article_id = self._in_transaction(lambda session: self._add(session, page, analysis), f"storing {page.url}")
+            article_id = self._in_transaction(
+                lambda session: self._add(session, page, analysis, self._prepare(session, analysis)),
+                f"storing {page.url}",
+            )
         except SQLAlchemyError as exc:
             logger.error("cannot store %s: %s", page.url, error_text(exc))
             return _refused(page.url, exc)
@@ -134,7 +140,9 @@ class PageProcessor:
         if len(articles) > 1:
 
             def add_all(session: Session) -> list[int | None]:
-                return [self._add(session, *pairs[number]) for number in articles]
+                # Every story lookup before the first write: the comparisons hold no write lock.
+                found = [self._prepare(session, pairs[number][1]) for number in articles]
+                return [self._add(session, *pairs[number], look) for number, look in zip(articles, found, strict=True)]
 
             try:
                 ids = self._in_transaction(add_all, f"storing {len(articles)} articles")
@@ -172,8 +180,13 @@ class PageProcessor:
     def _guard(self) -> AbstractContextManager[None]:
         return self.recorder.guard() if self.recorder else nullcontext()
 
-    def _add(self, session: Session, page: Page, analysis: Analysis) -> int | None:
-        """Add the page's article to the session's transaction (no commit); its id, None if already stored."""
+    def _prepare(self, session: Session, analysis: Analysis) -> Lookup | None:
+        assert analysis.article is not None
+        return self.recorder.prepare(session, analysis.article, analysis.signature) if self.recorder else None
+
+    def _add(self, session: Session, page: Page, analysis: Analysis, found: Lookup | None = None) -> int | None:
+        """Add the page's article to the session's transaction (no commit); its id, None if already stored.
+        ``found``: its story lookup, made earlier in the transaction (before any write)."""
         assert analysis.article is not None
         seen = {canonicalize_url(page.url)}
         if page.requested_url:
@@ -186,7 +199,7 @@ class PageProcessor:
             analysis.matches,
             fetched_at=page.fetched_at,
             also_seen=seen,
-            on_new=partial(recorder.record, signature=analysis.signature) if recorder else None,
+            on_new=partial(recorder.record, signature=analysis.signature, found=found) if recorder else None,
         )
 
     def _stored(self, page: Page, analysis: Analysis, article_id: int | None) -> Outcome:

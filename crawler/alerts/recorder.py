@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from crawler.alerts.stories import Signature, StoryIndex
+from crawler.alerts.stories import Lookup, Signature, StoryIndex
 from crawler.article import Article, Match
 from crawler.config import SiteConfig
 from crawler.models import AlertRow, ArticleRow, CrawlRunRow, utcnow
@@ -67,6 +67,10 @@ class AlertRecorder:
             return f"first crawl of the site: published before the backfill window ({self.backfill})"
         return None
 
+    def prepare(self, session: Session, article: Article, signature: Signature | None = None) -> Lookup:
+        """Look up the article's story before its transaction writes (see StoryIndex.lookup); under guard()."""
+        return self.setup.index.lookup(session, article.title, article.text, signature)
+
     def record(
         self,
         session: Session,
@@ -75,11 +79,13 @@ class AlertRecorder:
         article: Article,
         matches: Sequence[Match],
         signature: Signature | None = None,
+        found: Lookup | None = None,
     ) -> None:
         """Link the article to its story and add the alerts of its matches (no commit: the caller's).
 
-        ``signature``: the article's story signature when a worker already computed it."""
-        story_id, _new = self.setup.index.assign(session, article.title, article.text, signature)
+        ``signature``: the article's story signature when a worker already computed it; ``found``: its
+        :meth:`prepare`, done earlier in the same transaction."""
+        story_id, _new = self.setup.index.assign(session, article.title, article.text, signature, found)
         session.execute(update(ArticleRow).where(col(ArticleRow.id) == article_id).values(story_id=story_id))
         if not matches:
             return

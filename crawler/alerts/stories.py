@@ -156,6 +156,16 @@ class _Entry:
     title_words: set[str]
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What :meth:`StoryIndex.lookup` found for an article: its signature, its story if one is known, and
+    the newest story id it was compared with."""
+
+    signature: Signature
+    story_id: int | None
+    newest: int
+
+
 class StoryIndex:
     """The stories of the recent window, for finding the story of a new article; thread-safe.
 
@@ -243,8 +253,9 @@ class StoryIndex:
                 counts[story_id] = counts.get(story_id, 0) + 1
         return {story_id for story_id, n in counts.items() if n >= TITLE_CANDIDATE_WORDS}
 
-    def find(self, sig: Signature, title: str) -> int | None:
-        """The most similar known story that is the same story as this article, or None."""
+    def find(self, sig: Signature, title: str, newer_than: int = 0) -> int | None:
+        """The most similar known story that is the same story as this article, or None (``newer_than``: only
+        among stories with a higher id)."""
         with self._lock:
             candidates: set[int] = set(self._by_title.get(" ".join(words(title)), []))
             candidates.update(self._title_candidates(title))
@@ -252,6 +263,8 @@ class StoryIndex:
                 candidates.update(self._lsh.query(sig.minhash))
             best: tuple[float, int] | None = None
             for story_id in candidates:
+                if story_id <= newer_than:
+                    continue
                 entry = self._entries[story_id]
                 similarity = compare(sig, entry.signature, title, entry.title)
                 if similarity.same_story():
@@ -260,16 +273,32 @@ class StoryIndex:
                         best = (score, story_id)
             return None if best is None else best[1]
 
-    def assign(self, session: Session, title: str, text: str, sig: Signature | None = None) -> tuple[int, bool]:
-        """The story of a new article (found, or created in ``session`` without committing) and whether it
-        is new. Call under :meth:`guard`: the new story joins the index at once, and leaves it if the guarded
-        block fails (without the guard it joins at the next :meth:`refresh`, once committed)."""
+    def lookup(self, session: Session, title: str, text: str, sig: Signature | None = None) -> Lookup:
+        """Find the story of an article before its transaction writes anything (reads only): on SQLite the
+        comparisons then run before the write lock is taken, not while other processes wait for it. Pass
+        the result to :meth:`assign`, under the same :meth:`guard`."""
         with self._lock:
             self.refresh(session)
             sig = sig if sig is not None else signature(text)
-            found = self.find(sig, title)
+            return Lookup(sig, self.find(sig, title), max(self._entries, default=0))
+
+    def assign(
+        self, session: Session, title: str, text: str, sig: Signature | None = None, found: Lookup | None = None
+    ) -> tuple[int, bool]:
+        """The story of a new article (found, or created in ``session`` without committing) and whether it
+        is new. Call under :meth:`guard`: the new story joins the index at once, and leaves it if the guarded
+        block fails (without the guard it joins at the next :meth:`refresh`, once committed). ``found``: the
+        article's :meth:`lookup`; only stories added since are compared again."""
+        with self._lock:
+            self.refresh(session)
             if found is not None:
-                return found, False
+                sig = found.signature
+                story_id = found.story_id if found.story_id is not None else self.find(sig, title, found.newest)
+            else:
+                sig = sig if sig is not None else signature(text)
+                story_id = self.find(sig, title)
+            if story_id is not None:
+                return story_id, False
             row = StoryRow(title=title, signature=sig.to_bytes(), shingles=sig.size, created_at=self._now())
             session.add(row)
             session.flush()
