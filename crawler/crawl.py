@@ -62,6 +62,7 @@ class SiteRun:
     # The database refused the crawl: its run could not be recorded, or not one page could be stored.
     database_failed: bool = False
     problems: list[str] = field(default_factory=list)
+    failed_sources: dict[str, str] = field(default_factory=dict)  # feed, sitemap or listing URL -> why
     run_id: int | None = None
 
     def counts(self) -> dict[str, int]:
@@ -74,8 +75,8 @@ class SiteRun:
             "flagged": self.flagged,
         }
 
-    def stats(self) -> dict[str, int | float]:
-        """The health counts stored with the crawl run."""
+    def stats(self) -> dict[str, Any]:
+        """The health counts stored with the crawl run (and the sources that failed, for their health)."""
         return {
             "duplicates": self.duplicates,
             "already_seen": self.already_seen,
@@ -89,6 +90,7 @@ class SiteRun:
             "wire_bytes": self.wire_bytes,
             "not_modified": self.not_modified,
             "duration": round(self.duration, 3),
+            "failed_sources": {url: why[:300] for url, why in list(self.failed_sources.items())[:100]},
         }
 
 
@@ -259,6 +261,7 @@ async def crawl_site(
         spider = crawler.spider
         stats = crawler.stats.get_stats()
         result = _run_from_stats(site.id, stats, getattr(spider, "source_errors", []), database)
+        result.failed_sources = dict(getattr(spider, "failed_sources", {}))
     except Exception as exc:  # a crash in one site's crawl must not stop the others
         logger.exception("crawl of site %s failed", site.id)
         result = SiteRun(site_id=site.id, status="failed", problems=[f"crawl crashed: {type(exc).__name__}: {exc}"])

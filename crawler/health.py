@@ -1,11 +1,13 @@
-"""Source health: each site's record from its crawl runs, its state (ok / broken / silent), operator alerts.
+"""Source health: each site's record from its crawl runs, its state (ok / broken / degraded / silent), operator alerts.
 
-A crawl run *failed* when its status says so ("failed", "timeout", "crashed") or when it met errors
-and fetched nothing (no new, duplicate or skipped page). A site is **broken** after ``fail_after``
-failed runs in a row, and **silent** when nothing new came for much longer than usual: more than
-``silent_factor`` times the median gap between its productive runs of the last 30 days, and at least
-``silent_min``, while its crawls themselves succeed. Each change of state is stored together with the
-operator's email (outbox kind "ops") in one transaction, so it is notified once, as is the recovery.
+A crawl run *failed* when its status says so ("failed", "timeout", "crashed") or when it met errors and
+fetched nothing (no new, duplicate or skipped page). A site is **broken** after ``fail_after`` failed runs in
+a row, **degraded** when its crawls succeed but one of its feeds, sitemaps or listing pages failed in each of
+the last ``fail_after`` runs (the others still bring articles), and **silent** when nothing new came for much
+longer than usual: more than ``silent_factor`` times the median gap between its productive runs of the last 30
+days, and at least ``silent_min``, while its crawls themselves succeed. Each change of state is stored
+together with the operator's email (outbox kind "ops") in one transaction, so it is notified once, as is the
+recovery.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from crawler.models import CrawlRunRow, OutboxRow, SiteHealthRow, utcnow
 logger = logging.getLogger(__name__)
 
 OPS = "ops"
-OK, BROKEN, SILENT = "ok", "broken", "silent"
+OK, BROKEN, SILENT, DEGRADED = "ok", "broken", "silent", "degraded"
 FAILED_STATUSES = ("failed", "timeout", "crashed")
 DONE_STATUSES = ("finished", *FAILED_STATUSES)
 WINDOW = timedelta(days=30)
@@ -75,6 +77,9 @@ class SiteHealth:
     quiet_for: timedelta | None = None
     reason: str | None = None  # why the state is what it is
     problems: list[str] = field(default_factory=list)
+    # Feeds, sitemaps or listing pages that failed in each of the last ``fail_after`` (or more) runs:
+    # URL -> (runs in a row, the latest reason).
+    failing_sources: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 def run_failed(run: CrawlRunRow) -> bool:
@@ -136,8 +141,30 @@ def assess(site: SiteConfig, runs: Sequence[CrawlRunRow], policy: HealthPolicy, 
     gaps = [a - b for a, b in itertools.pairwise(productive) if a > b]
     if len(productive) >= policy.min_productive and gaps:
         health.usual_gap = timedelta(seconds=statistics.median(g.total_seconds() for g in gaps))
+    health.failing_sources = failing_sources(runs, policy.fail_after)
     health.state, health.reason = _state(health, runs, policy)
     return health
+
+
+def failing_sources(runs: Sequence[CrawlRunRow], fail_after: int) -> dict[str, tuple[int, str]]:
+    """The sources (feed, sitemap, listing URLs) of the newest run that failed in each of the last
+    ``fail_after`` runs or more, newest first: URL -> (runs in a row, the newest reason)."""
+    def failed(run: CrawlRunRow) -> dict[str, str]:
+        found = (run.stats or {}).get("failed_sources")
+        return found if isinstance(found, dict) else {}
+
+    if not runs:
+        return {}
+    streaks: dict[str, tuple[int, str]] = {}
+    for url, why in failed(runs[0]).items():
+        count = 0
+        for run in runs:
+            if url not in failed(run):
+                break
+            count += 1
+        if count >= fail_after:
+            streaks[str(url)] = (count, str(why))
+    return streaks
 
 
 def _human(span: timedelta) -> str:
@@ -155,6 +182,12 @@ def _state(health: SiteHealth, runs: Sequence[CrawlRunRow], policy: HealthPolicy
     if health.consecutive_failures >= policy.fail_after:
         detail = f": {health.last_error}" if health.last_error else ""
         return BROKEN, f"{health.consecutive_failures} failed crawls in a row{detail}"
+    if health.failing_sources:
+        url, (count, why) = max(health.failing_sources.items(), key=lambda item: item[1][0])
+        more = len(health.failing_sources) - 1
+        return DEGRADED, (
+            f"{url} failed in {count} crawls in a row: {why}" + (f" (and {more} more source(s))" if more else "")
+        )
     if health.usual_gap is not None and health.quiet_for is not None and health.last_new_at is not None:
         threshold = max(health.usual_gap * policy.silent_factor, policy.silent_min)
         checked = sum(1 for r in runs if r.started_at > health.last_new_at and not run_failed(r))
@@ -186,6 +219,9 @@ _SUBJECTS = {
     (BROKEN, OK): "{name} has recovered",
     (SILENT, OK): "{name} is publishing again",
     (BROKEN, SILENT): "{name} has recovered, but is silent",
+    (OK, DEGRADED): "{name}: a feed or sitemap keeps failing",
+    (DEGRADED, OK): "{name}: every feed and sitemap works again",
+    (BROKEN, DEGRADED): "{name} has recovered, but a feed or sitemap keeps failing",
 }
 
 
@@ -210,9 +246,11 @@ def ops_message(
     ]
     if health.last_error:
         lines.append(f"Last error: {plain_text(health.last_error, 500)}")
+    for url, (count, why) in list(health.failing_sources.items())[:20]:
+        lines.append(f"Failing: {plain_text(url, 300)} ({count} crawls in a row): {plain_text(why, 300)}")
     lines += ["", "Details: `newswatch status`" + (f" or {mail.base_url}/status" if mail.base_url else "")]
     if new == OK:
-        lines.append("You will hear again only if it breaks or goes silent.")
+        lines.append("You will hear again only if it breaks, degrades or goes silent.")
     else:
         lines.append("You will get one message when it recovers, none in between.")
     email = EmailMessage()

@@ -238,7 +238,8 @@ class OutboxAlertRow(SQLModel, table=True):
 class SiteHealthRow(SQLModel, table=True):
     """The health state of one site, as last notified to the operator.
 
-    ``state`` is "ok", "broken" (``ops_fail_after`` failed crawls in a row) or "silent" (nothing new for
+    ``state`` is "ok", "broken" (``ops_fail_after`` failed crawls in a row), "degraded" (one of its feeds,
+    sitemaps or listing pages failed in the last ``ops_fail_after`` crawls) or "silent" (nothing new for
     much longer than usual); ``since`` is when it entered that state. Changing state and queueing the
     operator's message happen in one transaction, so each change is notified exactly once.
     """

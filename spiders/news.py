@@ -62,6 +62,8 @@ class NewsSpider(scrapy.Spider):
         if not self.allowed_domains:  # crawler.config fills them in; an empty list would mean "anywhere"
             raise ValueError(f"site {self.site.id}: no allowed_domains")
         self.source_errors: list[str] = []
+        # The feeds, sitemaps and listing pages that failed this crawl (as configured or listed), and why.
+        self.failed_sources: dict[str, str] = {}
         self._queued: set[str] = set()
         # Sitemaps requested in this crawl (canonical URLs): none is read twice.
         self._sitemaps: set[str] = {canonicalize_url(url) for url in self.site.sitemaps}
@@ -87,7 +89,7 @@ class NewsSpider(scrapy.Spider):
             callback=callback,
             errback=self.source_failed,
             dont_filter=True,
-            meta={"source": kind},
+            meta={"source": kind, "entry": url},
             headers=REVALIDATE,  # with the HTTP cache on: a conditional GET, 304 when unchanged
             priority=10,
         )
@@ -98,7 +100,7 @@ class NewsSpider(scrapy.Spider):
         try:
             links = links_from_feed(response.body, response.url, headers)
         except DiscoveryError as exc:
-            self._source_error(response.url, f"feed: {exc}")
+            self._source_error(response, f"feed: {exc}")
             return
         logger.info("feed %s lists %d items", response.url, len(links))
         yield from self._follow(links, response.url)
@@ -108,7 +110,7 @@ class NewsSpider(scrapy.Spider):
         try:
             doc = parse_sitemap(response.body, response.url)
         except DiscoveryError as exc:
-            self._source_error(response.url, f"sitemap: {exc}")
+            self._source_error(response, f"sitemap: {exc}")
             return
         if not doc.is_index:
             logger.info("sitemap %s lists %d URLs", response.url, len(doc.links))
@@ -128,7 +130,7 @@ class NewsSpider(scrapy.Spider):
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         """Article requests for the links of a listing page (optionally picked by a CSS selector)."""
         if not isinstance(response, TextResponse):
-            self._source_error(response.url, "listing page is not text")
+            self._source_error(response, "listing page is not text")
             return
         links = links_from_listing(response.text, response.url, response.meta.get("links_selector"))
         logger.info("listing %s links to %d pages", response.url, len(links))
@@ -138,7 +140,7 @@ class NewsSpider(scrapy.Spider):
         """A feed, sitemap or listing page could not be fetched: record it, the crawl goes on."""
         request = failure.request  # type: ignore[attr-defined]
         self._count_http(failure)
-        self._source_error(request.url, f"{request.meta.get('source', 'source')}: {describe_failure(failure)}")
+        self._source_error(request, f"{request.meta.get('source', 'source')}: {describe_failure(failure)}")
 
     def _count_http(self, failure: Failure) -> None:
         """Count HTTP error answers by class for the site's health: 403, 429 and 5xx."""
@@ -148,9 +150,11 @@ class NewsSpider(scrapy.Spider):
         key = "5xx" if 500 <= code < 600 else str(code) if code in (403, 429) else "other"
         self.crawler.stats.inc_value(f"newswatch/http_{key}")
 
-    def _source_error(self, url: str, message: str) -> None:
+    def _source_error(self, got: Response | scrapy.Request, message: str) -> None:
+        url = got.url
         logger.error("site %s: cannot read %s: %s", self.site.id, url, message)
         self.source_errors.append(f"{url}: {message}")
+        self.failed_sources[got.meta.get("entry") or url] = message
         if self.crawler.stats:
             self.crawler.stats.inc_value("newswatch/source_errors")
 

@@ -259,6 +259,11 @@ def test_failures_are_reported_and_the_crawl_goes_on(workdir: Path, news_site: L
     assert runs["good"].status == "finished" and runs["good"].new_articles == 3
     assert runs["unreachable"].status == "failed" and runs["unreachable"].errors >= 1
     assert runs["broken"].errors >= 2
+    # Each run names the entry points that failed, for their health over several runs (crawler.health).
+    assert list(runs["broken"].stats["failed_sources"]) == [f"{broken.base_url}/feed.xml"]
+    assert "not a valid feed" in runs["broken"].stats["failed_sources"][f"{broken.base_url}/feed.xml"]
+    assert list(runs["unreachable"].stats["failed_sources"]) == [f"{dead}/feed.xml"]
+    assert runs["good"].stats["failed_sources"] == {}
 
 
 def test_bad_config_never_starts_a_crawl(workdir: Path, news_site: LocalSite) -> None:

@@ -134,3 +134,27 @@ def test_a_site_never_crawled_is_new_and_stores_nothing(engine: Engine) -> None:
     assert evaluate_site(engine, SITE, POLICY, OPS, NOW).state == "new"
     with Session(engine) as session:
         assert session.exec(select(SiteHealthRow)).all() == []
+
+
+def test_a_feed_failing_run_after_run_degrades_its_site_and_is_told_once(engine: Engine) -> None:
+    """The site's other feed still brings articles: the site is not broken, but the operator hears of the feed."""
+    bad = "https://wire.example/tech.xml"
+    for hour in range(3):
+        add_run(engine, NOW - timedelta(hours=10 - hour), new=2)
+    add_run(engine, NOW - timedelta(hours=3), new=2, failed_sources={bad: "feed: not a valid feed: syntax error"})
+    add_run(engine, NOW - timedelta(hours=2), new=1, failed_sources={bad: "feed: not a valid feed: syntax error"})
+    assert evaluate_site(engine, SITE, POLICY, OPS, NOW).state == "ok"  # twice: not yet
+    add_run(engine, NOW - timedelta(hours=1), new=1, failed_sources={bad: "feed: HTTP 500", "https://x.example/": "y"})
+    health = evaluate_site(engine, SITE, POLICY, OPS, NOW)
+    assert health.state == "degraded"
+    assert health.failing_sources == {bad: (3, "feed: HTTP 500")}  # the other one failed only once
+    assert health.reason == f"{bad} failed in 3 crawls in a row: feed: HTTP 500"
+    assert evaluate_site(engine, SITE, POLICY, OPS, NOW + timedelta(minutes=1)).state == "degraded"
+    (degraded,) = ops_mail(engine)
+    assert degraded.subject == "[Newswatch] The Wire: a feed or sitemap keeps failing"
+    content = email.message_from_bytes(degraded.body, policy=policy.default).get_content()
+    assert f"Failing: {bad} (3 crawls in a row): feed: HTTP 500" in content
+
+    add_run(engine, NOW + timedelta(minutes=10), new=1)  # the feed works again
+    assert evaluate_site(engine, SITE, POLICY, OPS, NOW + timedelta(minutes=10)).state == "ok"
+    assert [m.subject for m in ops_mail(engine)][1:] == ["[Newswatch] The Wire: every feed and sitemap works again"]

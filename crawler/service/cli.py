@@ -203,7 +203,7 @@ def _sites_table(sites: list[Any], now: datetime) -> None:
     for column in columns:
         left = column in ("site", "state", "last crawl", "last success", "last new")
         table.add_column(column, justify="left" if left else "right")
-    colours = {"ok": "green", "broken": "bold red", "silent": "yellow", "new": "dim"}
+    colours = {"ok": "green", "broken": "bold red", "degraded": "yellow", "silent": "yellow", "new": "dim"}
     for site in sites:
         table.add_row(
             clean(site.site_id),
@@ -220,7 +220,7 @@ def _sites_table(sites: list[Any], now: datetime) -> None:
         )
     out.print(table)
     for site in sites:
-        if site.state in ("broken", "silent") and site.reason:
+        if site.state in ("broken", "degraded", "silent") and site.reason:
             out.print(f"{clean(site.site_id)}: {clean(site.reason)}", markup=False)
 
 
