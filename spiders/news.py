@@ -180,12 +180,17 @@ class NewsSpider(scrapy.Spider):
         if not candidates:
             return
         known = self.context.seen(list(candidates))
+        wanted = []
         for canonical, link in candidates.items():
             if canonical in known:
                 if self.crawler.stats:
                     self.crawler.stats.inc_value("newswatch/already_seen")
-                continue
-            self._queued.add(canonical)
+            elif canonical not in self._queued:
+                wanted.append((canonical, link))
+        # All claimed before the first request is yielded: Scrapy consumes two callbacks' requests
+        # concurrently, and a URL claimed only as it is yielded could be queued by both.
+        self._queued.update(canonical for canonical, _link in wanted)
+        for canonical, link in wanted:
             self._remember(canonical, link)
             # The canonical spelling is fetched: same page, without tracking parameters or fragments.
             # dont_filter: the spider keeps its own list of URLs requested (``_queued``); Scrapy's duplicate

@@ -377,3 +377,21 @@ def test_queues_of_killed_crawls_are_removed(tmp_path: Path) -> None:
         (folder / "requests.queue").mkdir(parents=True)
     assert remove_stale_queues(tmp_path) == 1
     assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_links_in_several_feeds_are_fetched_once(workdir: Path) -> None:
+    """Six feeds listing 600 links to 200 pages, each page in three feeds: Scrapy handles the feeds'
+    requests concurrently, and each page is still requested exactly once."""
+    with LocalSite() as site:
+        pages = [f"/story/{n}/" for n in range(200)]
+        for n, path in enumerate(pages):
+            site.routes[path] = Response(article_html(f"Robot maker story number {n}", PARAGRAPH))
+        for feed in range(6):
+            listed = [pages[(feed * 34 + n) % 200] for n in range(100)]
+            site.routes[f"/feed-{feed}.xml"] = Response(rss(site.base_url, listed), "application/rss+xml")
+        feeds = ", ".join(f'"BASE/feed-{n}.xml"' for n in range(6))
+        result = run_cli(workdir, "crawl", sites=site_toml("overlap", site.base_url, f"feeds = [{feeds}]"))
+        hits = dict(site.hits)
+    assert result.returncode == 0, result.stderr
+    assert {path: hits.get(path, 0) for path in pages} == dict.fromkeys(pages, 1)
+    assert len(titles(workdir)) == 200
