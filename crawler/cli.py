@@ -26,7 +26,7 @@ from crawler.article import Match
 from crawler.config import Config, ConfigError, load_config
 from crawler.durations import parse_duration
 from crawler.logs import setup_logging
-from crawler.settings import Settings, load_settings
+from crawler.settings import Settings, SettingsError, load_settings
 from crawler.store import StoreError, error_text, iter_articles, match_counts, open_database
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,20 @@ def check_versions() -> None:
 
 
 def _settings(config_dir: Path | None) -> Settings:
-    return load_settings(config_dir)
+    try:
+        return load_settings(config_dir)
+    except SettingsError as exc:
+        fail(f"bad setting: {exc}", EXIT_CONFIG)
+
+
+def start_process(config_dir: Path | None, verbose: bool) -> Settings:
+    """What a long-running command does first: check the dependencies, load the settings, set up logging."""
+    from crawler.logs import setup_logging
+
+    check_versions()
+    settings = _settings(config_dir)
+    setup_logging("DEBUG" if verbose else settings.log_level, tracebacks=verbose, fmt=settings.log_format)
+    return settings
 
 
 def _config(settings: Settings) -> Config:
@@ -509,6 +522,9 @@ def _service_commands() -> None:
     app.command("run")(service_cli.run)
     app.command("status")(service_cli.status)
     app.command("web")(service_cli.web)
+    from crawler.distributed import cli as distributed_cli
+
+    app.command("worker")(distributed_cli.worker)
 
 
 _service_commands()

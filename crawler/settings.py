@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     extract_workers: int | None = Field(
         default=None, ge=0, le=64, description="extraction worker processes (default: one per core; 0: none)"
     )
+    # Scale-out (newswatch worker, newswatch run --distributed)
+    redis_url: str | None = Field(
+        default=None, description="Redis shared by the workers, e.g. redis://:password@127.0.0.1:6379/0"
+    )
+    redis_prefix: str = Field(default="newswatch", description="prefix of every Redis key Newswatch uses")
+    distributed: bool = Field(default=False, description="`newswatch run` crawls through the workers (--distributed)")
     # The web page
     web_host: str = Field(default="127.0.0.1", description="address `newswatch web` / `run --web` listens on")
     web_port: int = Field(default=8080, ge=1, le=65535, description="port of the web page")
@@ -86,9 +92,21 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'newswatch.db'}"
 
 
+class SettingsError(Exception):
+    """A NEWSWATCH_* environment variable has a value that cannot be used; the message names it."""
+
+
 def load_settings(config_dir: Path | None = None) -> Settings:
-    """Settings from the environment; ``config_dir`` (the ``--config`` option) wins over NEWSWATCH_CONFIG."""
-    settings = Settings()
+    """Settings from the environment; ``config_dir`` (the ``--config`` option) wins over NEWSWATCH_CONFIG.
+    Raises SettingsError naming each bad variable."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = [
+            f"NEWSWATCH_{'_'.join(str(part) for part in error['loc']).upper()}={error.get('input')!r}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise SettingsError("; ".join(problems)) from None
     if config_dir is not None:
         settings = settings.model_copy(update={"config": config_dir})
     return settings

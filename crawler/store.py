@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import case, event, func, or_
+from sqlalchemy import case, event, func, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
@@ -82,12 +82,17 @@ def create_db_engine(url: str) -> Engine:
         raise StoreError(f"cannot use database URL {parsed.render_as_string()}: {exc}") from None
 
 
+MIGRATION_LOCK = 0x4E57_4D47  # PostgreSQL advisory lock key held while the schema is upgraded
+
+
 def upgrade_schema(engine: Engine) -> None:
     """Bring the schema to the newest migration (alembic ``upgrade head``)."""
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     try:
         with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":  # processes starting together migrate one at a time
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:

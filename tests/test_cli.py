@@ -185,3 +185,17 @@ def test_db_upgrade_never_prints_the_database_password(pg_url: str, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "s3cret-pw" not in result.stdout + result.stderr
     assert "postgres:***@" in result.stdout
+
+
+def test_a_bad_setting_is_named_without_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    env.update(NEWSWATCH_DISTRIBUTED="maybe", NEWSWATCH_DATA_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "crawler", "status"], env=env, capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "bad setting: NEWSWATCH_DISTRIBUTED='maybe'" in result.stderr

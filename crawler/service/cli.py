@@ -82,28 +82,35 @@ def _check_bind(host: str, settings: Settings) -> None:
 def run(
     once: Annotated[bool, typer.Option("--once", help="Run every due job once and exit (for cron).")] = False,
     web: Annotated[bool, typer.Option("--web", help="Also serve the web page (NEWSWATCH_WEB_HOST/PORT).")] = False,
+    distributed: Annotated[
+        bool,
+        typer.Option("--distributed", help="Crawl through `newswatch worker` processes (NEWSWATCH_REDIS_URL)."),
+    ] = False,
     config: ConfigOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show detailed logs.")] = False,
 ) -> None:
     """Run Newswatch as a service: crawl every site on its schedule, send alerts and digests, watch health."""
     from crawler.alerts.cli import mail_config, transport_for
-    from crawler.cli import _config, _database, _settings, check_versions, fail
-    from crawler.logs import setup_logging
+    from crawler.cli import _config, _database, fail, start_process
     from crawler.service.locks import LockBusy, scheduler_lock
     from crawler.service.service import Service
     from crawler.web.app import WebContext, create_app, embedded_server
 
-    check_versions()
-    settings = _settings(config)
-    setup_logging("DEBUG" if verbose else settings.log_level, tracebacks=verbose, fmt=settings.log_format)
+    settings = start_process(config, verbose)
     if not verbose:  # one line per job run is noise; failures are logged by the service itself
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     _check_settings(settings)
     cfg = _config(settings)
     mail = mail_config(settings, cfg)
     transport_for(mail).close()  # exit 2 now if NEWSWATCH_SMTP_URL is unusable
+    redis = None
+    if distributed or settings.distributed:
+        from crawler.distributed.cli import redis_client, require_shared_database
+
+        require_shared_database(settings)
+        redis = redis_client(settings)
     engine = _database(settings)
-    service = Service(settings, cfg, engine, mail)
+    service = Service(settings, cfg, engine, mail, redis=redis)
     server = None
     if web and not once:
         _check_bind(settings.web_host, settings)
