@@ -94,7 +94,7 @@ class SiteRun:
         }
 
 
-def _run_from_stats(
+def run_from_stats(
     site_id: str, stats: dict[str, Any], source_errors: list[str], database: str = "the database"
 ) -> SiteRun:
     run = SiteRun(site_id=site_id)
@@ -181,6 +181,33 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def site_recorder(session: Session, site: SiteConfig, alerts: AlertSetup | None) -> Any:
+    """The recorder of stories and alerts for one crawl of ``site`` (None without ``alerts``)."""
+    if alerts is None:
+        return None
+    from crawler.alerts.recorder import is_first_crawl
+
+    return alerts.for_site(site, first_crawl=is_first_crawl(session, site.id))
+
+
+def seen_reader(engine: Engine, site: SiteConfig) -> Callable[[list[str]], set[str]]:
+    """The crawl's test of which canonical URLs need no fetch (stored, or given up on)."""
+
+    def seen(urls: list[str]) -> set[str]:
+        def read() -> set[str]:
+            with Session(engine) as session:
+                return known_urls(session, urls)
+
+        try:
+            return retry_lost_connection(engine, read, f"reading the page records of site {site.id}")
+        except SQLAlchemyError as exc:  # treated as known: fetched on the next crawl, not lost
+            logger.error("cannot read the page records of site %s, leaving %d links for the next crawl: %s",
+                         site.id, len(urls), error_text(exc))
+            return set(urls)
+
+    return seen
+
+
 async def crawl_site(
     runner: Any,
     engine: Engine,
@@ -211,12 +238,8 @@ async def crawl_site(
     database = engine.url.render_as_string(hide_password=True)
 
     def begin() -> tuple[Any, int]:
-        recorder = None
         with Session(engine) as session:
-            if alerts is not None:
-                from crawler.alerts.recorder import is_first_crawl
-
-                recorder = alerts.for_site(site, first_crawl=is_first_crawl(session, site.id))
+            recorder = site_recorder(session, site, alerts)
             return recorder, run_id if run_id is not None else start_run(session, site.id, worker_name())
 
     try:
@@ -227,18 +250,7 @@ async def crawl_site(
         result = SiteRun(site_id=site.id, status="failed", database_failed=True, problems=[problem], run_id=run_id)
         log_run(result)
         return result
-
-    def seen(urls: list[str]) -> set[str]:
-        def read() -> set[str]:
-            with Session(engine) as session:
-                return known_urls(session, urls)
-
-        try:
-            return retry_lost_connection(engine, read, f"reading the page records of site {site.id}")
-        except SQLAlchemyError as exc:  # treated as known: fetched on the next crawl, not lost
-            logger.error("cannot read the page records of site %s, leaving %d links for the next crawl: %s",
-                         site.id, len(urls), error_text(exc))
-            return set(urls)
+    seen = seen_reader(engine, site)
 
     own_pool = pool is None and workers != 0
     if own_pool:
@@ -260,7 +272,7 @@ async def crawl_site(
         await runner.crawl(crawler, context=context)
         spider = crawler.spider
         stats = crawler.stats.get_stats()
-        result = _run_from_stats(site.id, stats, getattr(spider, "source_errors", []), database)
+        result = run_from_stats(site.id, stats, getattr(spider, "source_errors", []), database)
         result.failed_sources = dict(getattr(spider, "failed_sources", {}))
     except Exception as exc:  # a crash in one site's crawl must not stop the others
         logger.exception("crawl of site %s failed", site.id)

@@ -47,6 +47,9 @@ class CrawlContext:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     processor: Any = None  # crawler.process.PageProcessor, used by the item pipeline
     pool: Any = None  # crawler.analysis.AnalysisPool: extraction in worker processes (None: in threads)
+    # Shared crawls (crawler.distributed): of these URLs, those this crawl may fetch (no other worker took
+    # them); None: every URL is this crawl's own.
+    claim: Callable[[list[str]], set[str]] | None = None
 
 
 class NewsSpider(scrapy.Spider):
@@ -74,14 +77,22 @@ class NewsSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         """Requests for every feed, sitemap and listing page of the site."""
-        for url in self.site.feeds:
-            yield self._source_request(url, self.parse_feed, "feed")
-        for url in self.site.sitemaps:
-            yield self._source_request(url, self.parse_sitemap, "sitemap")
+        for request in self.entry_requests():
+            yield request
+
+    def entry_requests(self) -> list[scrapy.Request]:
+        """The requests for the site's feeds, sitemaps and listing pages."""
+        requests = [self._source_request(url, self.parse_feed, "feed") for url in self.site.feeds]
+        requests += [self._source_request(url, self.parse_sitemap, "sitemap") for url in self.site.sitemaps]
         for listing in self.site.listings:
             request = self._source_request(listing.url, self.parse_listing, "listing")
             request.meta["links_selector"] = listing.links
-            yield request
+            requests.append(request)
+        return requests
+
+    def _claimed(self, urls: list[str]) -> set[str]:
+        """Of ``urls`` (canonical), those this crawl fetches: all of them, unless the crawl is shared."""
+        return set(urls) if self.context.claim is None else self.context.claim(urls)
 
     def _source_request(self, url: str, callback: Callable[..., Any], kind: str) -> scrapy.Request:
         return scrapy.Request(
@@ -118,14 +129,19 @@ class NewsSpider(scrapy.Spider):
             return
         children = [link for link in doc.links if not self._too_old(link)]
         children.sort(key=lambda link: link.published or datetime.min.replace(tzinfo=UTC), reverse=True)
+        # Child sitemaps are .xml / .xml.gz files: only their scheme and host are checked. Each is read once
+        # per crawl, however many indexes list it (an index listing itself, or two listing each other).
+        wanted: dict[str, str] = {}
         for link in children[:MAX_CHILD_SITEMAPS]:
-            # Child sitemaps are .xml / .xml.gz files: only their scheme and host are checked. Each is read
-            # once per crawl, however many indexes list it (an index listing itself, or two listing each other).
             web = urlsplit(link.url).scheme in ("http", "https")
             sitemap = canonicalize_url(link.url)
             if web and host_allowed(host_of(link.url), self.site.allowed_domains) and sitemap not in self._sitemaps:
-                self._sitemaps.add(sitemap)
-                yield self._source_request(link.url, self.parse_sitemap, "sitemap")
+                wanted.setdefault(sitemap, link.url)
+        self._sitemaps.update(wanted)
+        granted = self._claimed([f"sitemap:{sitemap}" for sitemap in wanted])
+        for sitemap, url in wanted.items():
+            if f"sitemap:{sitemap}" in granted:
+                yield self._source_request(url, self.parse_sitemap, "sitemap")
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         """Article requests for the links of a listing page (optionally picked by a CSS selector)."""
@@ -190,7 +206,12 @@ class NewsSpider(scrapy.Spider):
         # All claimed before the first request is yielded: Scrapy consumes two callbacks' requests
         # concurrently, and a URL claimed only as it is yielded could be queued by both.
         self._queued.update(canonical for canonical, _link in wanted)
+        granted = self._claimed([canonical for canonical, _link in wanted]) if wanted else set()
         for canonical, link in wanted:
+            if canonical not in granted:  # another worker of a shared crawl has it
+                if self.crawler.stats:
+                    self.crawler.stats.inc_value("newswatch/claimed_elsewhere")
+                continue
             self._remember(canonical, link)
             # The canonical spelling is fetched: same page, without tracking parameters or fragments.
             # dont_filter: the spider keeps its own list of URLs requested (``_queued``); Scrapy's duplicate

@@ -106,3 +106,30 @@ def smtp() -> Iterator[SMTPServer]:
     server.start()
     yield server
     server.stop()
+
+
+REDIS_URL = os.environ.get("NEWSWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of its own on the real Redis; every key under it is deleted afterwards."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except RedisError as exc:
+        message = f"Redis at {REDIS_URL} is not reachable: {exc}"
+        if _require_services():
+            pytest.fail(message)
+        pytest.skip(message)
+    prefix = f"newswatch-test-{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -29,7 +29,9 @@ def compose() -> dict[str, Any]:
 
 def test_services_and_their_order() -> None:
     services = compose()["services"]
-    assert set(services) == {"db", "mailpit", "migrate", "newswatch", "web"}
+    assert {name for name, service in services.items() if "profiles" not in service} == {
+        "db", "mailpit", "migrate", "newswatch", "web"
+    }
     assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert services["migrate"]["restart"] == "no"
@@ -53,6 +55,24 @@ def test_ports_are_published_on_loopback_only_and_settings_exist() -> None:
     assert set(env) <= known, set(env) - known
     for name in ("migrate", "newswatch", "web"):
         assert data["services"][name]["environment"] == env
+
+
+def test_the_scale_profile_runs_workers_on_a_private_password_protected_redis() -> None:
+    data = compose()
+    services = data["services"]
+    assert {name for name, service in services.items() if service.get("profiles") == ["scale"]} == {"redis", "worker"}
+    redis = services["redis"]
+    assert "ports" not in redis  # the compose network only: its queues hold pickles
+    command = " ".join(redis["command"])
+    assert "--requirepass" in command and "--appendonly yes" in command
+    assert "exit 1" in command  # no password, no Redis
+    worker = services["worker"]
+    assert worker["command"] == ["worker"] and worker["environment"] == data["x-newswatch-env"]
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    url = data["x-newswatch-env"]["NEWSWATCH_REDIS_URL"]
+    assert url.startswith("redis://:${NEWSWATCH_REDIS_PASSWORD") and url.endswith("@redis:6379/0")
+    assert data["x-newswatch-env"]["NEWSWATCH_DISTRIBUTED"] == "${NEWSWATCH_DISTRIBUTED:-false}"
 
 
 def test_the_web_service_listens_beyond_loopback_only_with_a_password() -> None:
@@ -87,7 +107,8 @@ def test_the_compose_commands_run_against_postgresql(tmp_path: Path, pg_url: str
         config = write_config(tmp_path / "config", [local_site("local", site.base_url, every="1h")])
         web_port = free_port()
         env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("NEWSWATCH_")}
-        env.update({k: str(v) for k, v in data["x-newswatch-env"].items()})
+        # As compose interpolates them with the variable unset: ${NAME:-default} is the default.
+        env.update({k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(v)) for k, v in data["x-newswatch-env"].items()})
         # The containers' addresses and folders, as this machine has them.
         env.update(
             NEWSWATCH_DATABASE_URL=pg_url,

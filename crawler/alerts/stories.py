@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+from sqlalchemy import text as sql
 from sqlmodel import Session, col, select
 
 from crawler.models import StoryRow, utcnow
@@ -156,6 +157,9 @@ class _Entry:
     title_words: set[str]
 
 
+SHARED_LOCK = 0x4E57_5354  # PostgreSQL advisory lock key of story lookups shared between processes
+
+
 @dataclass(frozen=True)
 class Lookup:
     """What :meth:`StoryIndex.lookup` found for an article: its signature, its story if one is known, and
@@ -175,8 +179,14 @@ class StoryIndex:
     block fails (its transaction rolled back), those stories leave the index again.
     """
 
-    def __init__(self, window: timedelta = WINDOW, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, window: timedelta = WINDOW, clock: Callable[[], datetime] = utcnow, *, shared: bool = False
+    ) -> None:
+        """``shared``: other processes add stories to the same PostgreSQL database (crawl workers); each
+        lookup then holds a transaction-level advisory lock, so two copies stored at once by two workers
+        do not both start a story."""
         self.window = window
+        self.shared = shared
         self._now = clock
         self._lock = threading.RLock()
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
@@ -278,6 +288,8 @@ class StoryIndex:
         comparisons then run before the write lock is taken, not while other processes wait for it. Pass
         the result to :meth:`assign`, under the same :meth:`guard`."""
         with self._lock:
+            if self.shared and session.get_bind().dialect.name == "postgresql":  # held until the commit
+                session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": SHARED_LOCK})
             self.refresh(session)
             sig = sig if sig is not None else signature(text)
             return Lookup(sig, self.find(sig, title), max(self._entries, default=0))

@@ -87,13 +87,17 @@ class Service:
         *,
         clock: Callable[[], datetime] = utcnow,
         env: dict[str, str] | None = None,
+        redis: Any = None,
     ) -> None:
+        """``redis``: a Redis client to crawl through the workers (``run --distributed``); else each crawl
+        runs in a child process of this one."""
         self.settings = settings
         self.config = config
         self.engine = engine
         self.mail = mail
         self.clock = clock
         self.env = env
+        self.redis = redis
         self.policy = health_policy(settings)
         self.ops = ops_mail(settings, mail)
         self.instance = instance_name()
@@ -169,9 +173,17 @@ class Service:
             self.children[site.id] = handle
             try:
                 limits = CrawlLimits(site.crawl_timeout(self.default_timeout))
-                result = await crawl_in_child(
-                    self.engine, self.snapshot, site, limits, self.instance, handle, env=self.env
-                )
+                if self.redis is not None:
+                    from crawler.distributed.coordinator import crawl_distributed
+
+                    result = await crawl_distributed(
+                        self.engine, self.redis, site, limits.timeout, self.instance, self.settings.redis_prefix,
+                        stop=self.stopping,
+                    )
+                else:
+                    result = await crawl_in_child(
+                        self.engine, self.snapshot, site, limits, self.instance, handle, env=self.env
+                    )
             finally:
                 self.children.pop(site.id, None)
         await asyncio.to_thread(evaluate_site, self.engine, site, self.policy, self.ops, self.clock())

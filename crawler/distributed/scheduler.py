@@ -1,0 +1,101 @@
+"""scrapy-redis's scheduler for one crawl cycle, surviving Redis faults (a Scrapy component).
+
+scrapy-redis lets a Redis error escape from ``enqueue_request`` and ``next_request``; inside Scrapy's
+engine that leaves the crawl hanging for good (its callbacks never finish). Here a request that cannot be
+queued is dropped and counted (its page is fetched by the next cycle: nothing stored is lost), a pop that
+fails returns nothing, and the crawl stays open and tries again on the engine's next tick, until Redis is
+back or the cycle's time limit closes it. Every request popped marks this worker busy with the cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+from scrapy import Request
+from scrapy_redis.scheduler import Scheduler
+
+logger = logging.getLogger(__name__)
+
+WARN_EVERY = 10.0  # seconds between two warnings about Redis being unreachable
+
+
+class CycleScheduler(Scheduler):
+    """The shared request queue of one cycle (keys from the crawl's settings: see crawler.distributed.worker).
+
+    A worker takes a request only while it holds fewer than ``NEWSWATCH_IN_FLIGHT`` pages (being fetched,
+    or waiting for extraction and storage): fetching is fast and extraction slow, and without this bound
+    the first worker to arrive would take the whole queue into its own backlog.
+    """
+
+    _warned = 0.0
+    crawler: Any = None
+    in_flight = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> CycleScheduler:
+        instance = super().from_crawler(crawler)
+        instance.crawler = crawler
+        instance.in_flight = crawler.settings.getint("NEWSWATCH_IN_FLIGHT", 0)
+        return instance
+
+    def _saturated(self) -> bool:
+        engine = getattr(self.crawler, "engine", None)
+        if not self.in_flight or engine is None or engine.scraper.slot is None:
+            return False
+        return len(engine.scraper.slot.active) + len(engine.downloader.active) >= self.in_flight
+
+    def _fault(self, doing: str, exc: RedisError) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(f"newswatch/redis_errors/{doing}")
+        now = time.monotonic()
+        if now - self._warned >= WARN_EVERY:
+            self._warned = now
+            logger.warning("redis unreachable (%s, queue %s): %s: %s", doing, self.queue_key, type(exc).__name__, exc)
+
+    def enqueue_request(self, request: Request) -> bool:
+        try:
+            if not request.dont_filter and self.df.request_seen(request):
+                return False
+            self.queue.push(request)
+        except RedisError as exc:  # not queued: the page is left for the next cycle
+            self._fault("enqueue", exc)
+            logger.warning("not queued (redis unreachable): %s", request.url)
+            return False
+        if self.stats is not None:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        return True
+
+    def next_request(self) -> Request | None:
+        if self._saturated():  # asked again as each page in hand is done with
+            return None
+        try:
+            request: Request | None = self.queue.pop(0)
+        except RedisError as exc:
+            self._fault("dequeue", exc)
+            return None
+        if self.stats is not None:
+            self.stats.inc_value("newswatch/queue_pops" if request is not None else "newswatch/queue_empty_pops")
+        if request is not None:
+            if self.stats is not None:
+                self.stats.inc_value("scheduler/dequeued/redis")
+            busy = getattr(self.spider, "busy", None)
+            if busy is not None:
+                busy()
+        return request
+
+    def has_pending_requests(self) -> bool:
+        try:
+            return len(self) > 0
+        except RedisError as exc:  # unknown: stay open and look again
+            self._fault("length", exc)
+            return True
+
+    def open(self, spider: Any) -> None:
+        self.spider = spider
+        try:
+            super().open(spider)
+        except RedisError as exc:  # the queue object exists; Redis may come back before the cycle ends
+            self._fault("open", exc)
