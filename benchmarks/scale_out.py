@@ -5,8 +5,9 @@ Usage::
     .venv/bin/python benchmarks/scale_out.py                 # 2,000 pages, 1 to 3 workers
     .venv/bin/python benchmarks/scale_out.py --pages 500 --workers 1 2
 
-For each worker count: a fresh PostgreSQL database and Redis key prefix (both removed afterwards), a local
-site of ``--pages`` article pages in one sitemap, that many ``newswatch worker`` processes (one extraction
+For each worker count: a fresh PostgreSQL database and Redis key prefix (both removed afterwards), the
+nginx-served site of ``benchmarks/crawl_speed.py`` (``--pages`` real news pages from the extraction
+benchmark, in a feed, sitemaps and listings), that many ``newswatch worker`` processes (one extraction
 process each) and one ``newswatch run --distributed --once``. Prints pages per second over the crawl run
 (from its recorded start to its end), Redis commands per page (Redis's own command counter: keep other
 clients off it meanwhile) and PostgreSQL transactions and rows written per page.
@@ -15,6 +16,7 @@ clients off it meanwhile) and PostgreSQL transactions and rows written per page.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import uuid
@@ -23,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from crawl_speed import Nginx, build_site, free_port, site_config  # noqa: E402
 from redis import Redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
@@ -30,9 +33,8 @@ from sqlmodel import Session, select  # noqa: E402
 from crawler.models import CrawlRunRow  # noqa: E402
 from crawler.store import open_database  # noqa: E402
 from tests.conftest import PG_ADMIN_URL, REDIS_URL  # noqa: E402
-from tests.local_site import LocalSite  # noqa: E402
 from tests.service_harness import service_env  # noqa: E402
-from tests.test_distributed import Workers, big_site, scheduler_once, site_config  # noqa: E402
+from tests.test_distributed import Workers, scheduler_once  # noqa: E402
 
 
 def _pg_stats(admin: str, name: str) -> tuple[int, int]:
@@ -55,9 +57,13 @@ def measure(pages: int, workers: int, folder: Path) -> str:
     pool = Workers({}, folder / "logs")
     try:
         open_database(url).dispose()  # the schema first: its writes are not the crawl's
-        with LocalSite() as site:
-            big_site(site, pages)
-            env = service_env(folder, site_config(folder / "config", site), database_url=url, redis_url=REDIS_URL,
+        port = free_port()
+        os.environ["NW_BENCH_BASE"] = base = f"http://127.0.0.1:{port}"
+        folder.chmod(0o755)  # nginx's workers drop privileges: they must be able to read the site
+        build_site(folder / "site", pages)
+        server = Nginx(folder / "site", folder / "nginx", port)
+        try:
+            env = service_env(folder, site_config(folder / "config", base), database_url=url, redis_url=REDIS_URL,
                               redis_prefix=prefix, extract_workers=1, crawl_timeout="30m", log_level="WARNING")
             pool.env = env
             pool.start(workers)
@@ -67,6 +73,8 @@ def measure(pages: int, workers: int, folder: Path) -> str:
             commands = int(client.info("stats")["total_commands_processed"]) - commands
             xacts2, rows2 = _pg_stats(PG_ADMIN_URL, name)
             pool.stop()
+        finally:
+            server.stop()
         if result.returncode != 0:
             return f"{workers} worker(s): the scheduler failed: {result.stderr[-500:]}"
         engine = open_database(url)
@@ -76,7 +84,7 @@ def measure(pages: int, workers: int, folder: Path) -> str:
         assert run.finished_at is not None
         seconds = (run.finished_at - run.started_at).total_seconds()
         return (f"{workers} worker(s): {run.pages} pages ({run.new_articles} new) in {seconds:.1f} s = "
-                f"{run.pages / seconds:.1f} pages/s; redis {commands / max(run.pages, 1):.1f} commands/page; "
+                f"{run.new_articles / seconds:.1f} articles/s; redis {commands / max(run.pages, 1):.1f} commands/page; "
                 f"postgresql {(xacts2 - xacts) / max(run.pages, 1):.2f} transactions and "
                 f"{(rows2 - rows) / max(run.pages, 1):.1f} rows written per page")
     finally:

@@ -25,6 +25,7 @@ from spiders.news import CrawlContext, NewsSpider
 logger = logging.getLogger(__name__)
 
 BUSY_EVERY = 2.0  # seconds between two refreshes of this worker's busy mark
+IDLE_LOOK = 1.0  # seconds between two looks at the shared queue while this worker has nothing
 
 
 @dataclass
@@ -80,4 +81,9 @@ class CycleSpider(NewsSpider):
             logger.warning("cycle %s: redis unreachable while idle: %s", share.cycle.run_id, exc)
             still_open = True
         if still_open:
+            # Look at the shared queue again in a second (Scrapy's own idle tick is every 5 s: a small site's
+            # whole queue could be gone by then, taken by the workers that happened to look first).
+            nextcall = getattr(getattr(self.crawler.engine, "_slot", None), "nextcall", None)
+            if nextcall is not None:
+                nextcall.schedule(IDLE_LOOK)
             raise DontCloseSpider

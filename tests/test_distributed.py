@@ -127,7 +127,8 @@ def test_three_workers_crawl_a_site_once(tmp_path: Path, pg_url: str, redis_pref
     engine.dispose()
     assert len(urls) == len(set(urls)) == PAGES
     assert flagged == PAGES // 4
-    assert len(alerts) == PAGES // 4 and len({a.story_id for a in alerts}) == PAGES // 4  # one alert per story and rule
+    # One alert per story and rule: a copy stored by another worker joins its original's story.
+    assert len(alerts) == len({a.story_id for a in alerts}) == PAGES // 4 - ROBOT_COPIES
     assert run.status == "finished" and run.pages == PAGES and run.new_articles == PAGES, run.message
     # The work was shared: every worker crawled part of it.
     shares = [int(line.split("done here: ")[1].split(" pages")[0]) for line in logs.splitlines()
@@ -152,10 +153,16 @@ def wait_for_articles(pg_url: str, count: int, timeout: float = 300) -> None:
         time.sleep(0.3)
 
 
+COPIES = 20  # the last pages of a site repeat earlier ones (5 of them about robots): same story, one alert
+ROBOT_COPIES = 5
+
+
 def big_site(site: LocalSite, pages: int) -> list[str]:
+    """``pages`` article pages in one sitemap; the last COPIES are copies of pages half the site earlier (a
+    number of pages divisible by 8 keeps each copy's topic)."""
     paths = [f"/news/{n}/" for n in range(pages)]
     for number, path in enumerate(paths):
-        site.routes[path] = Response(article(number))
+        site.routes[path] = Response(article(number if number < pages - COPIES else number - pages // 2))
     site.routes["/sitemap.xml"] = Response(sitemap(site.base_url, paths), "application/xml")
     return paths
 
@@ -189,7 +196,7 @@ def test_a_worker_killed_mid_crawl_costs_nothing_after_the_next_cycle(
     assert codes[1:] == [0, 0] and codes[0] == -signal.SIGKILL
     urls, alerts, stories = stored_articles(pg_url)
     assert len(urls) == len(set(urls)) == 600, after_first
-    assert alerts == stories == 150  # every alert once
+    assert alerts == stories == 150 - ROBOT_COPIES  # every alert once
     assert all(hits.get(path, 0) >= 1 for path in paths)
     refetched = sum(1 for path in paths if hits.get(path, 0) > 1)
     assert refetched <= 600 - after_first + 40  # only what the killed worker held (or had not stored)
@@ -265,4 +272,4 @@ def test_redis_going_away_mid_crawl_fails_nothing_for_good(
     assert "redis unreachable" in logs  # the workers said so, and carried on
     urls, alerts, stories = stored_articles(pg_url)
     assert len(urls) == len(set(urls)) == 600
-    assert alerts == stories == 150
+    assert alerts == stories == 150 - ROBOT_COPIES

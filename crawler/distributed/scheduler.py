@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from redis.exceptions import RedisError
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy_redis.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
@@ -34,18 +34,37 @@ class CycleScheduler(Scheduler):
     crawler: Any = None
     in_flight = 0
 
+    held_back = False  # a request was refused because the worker was full
+
     @classmethod
     def from_crawler(cls, crawler: Any) -> CycleScheduler:
         instance = super().from_crawler(crawler)
         instance.crawler = crawler
         instance.in_flight = crawler.settings.getint("NEWSWATCH_IN_FLIGHT", 0)
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(instance._item_done, signal=signal)
         return instance
 
-    def _saturated(self) -> bool:
+    def _held(self) -> int:
+        """Pages this worker holds: being downloaded, in the scraper, or in the item pipeline."""
         engine = getattr(self.crawler, "engine", None)
-        if not self.in_flight or engine is None or engine.scraper.slot is None:
-            return False
-        return len(engine.scraper.slot.active) + len(engine.downloader.active) >= self.in_flight
+        slot = engine.scraper.slot if engine is not None else None
+        if engine is None or slot is None:
+            return 0
+        return len(engine.downloader.active) + len(slot.queue) + len(slot.active) + slot.itemproc_size
+
+    def _saturated(self) -> bool:
+        self.held_back = bool(self.in_flight) and self._held() >= self.in_flight
+        return self.held_back
+
+    def _item_done(self, *args: Any, **kwargs: Any) -> None:
+        """A page left the pipeline: if the worker was full, ask the engine for the next request now (it
+        would otherwise look again only at its next 5-second tick)."""
+        if not self.held_back:
+            return
+        nextcall = getattr(getattr(getattr(self.crawler, "engine", None), "_slot", None), "nextcall", None)
+        if nextcall is not None:
+            nextcall.schedule()
 
     def _fault(self, doing: str, exc: RedisError) -> None:
         if self.stats is not None:
