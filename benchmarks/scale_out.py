@@ -10,15 +10,18 @@ nginx-served site of ``benchmarks/crawl_speed.py`` (``--pages`` real news pages 
 benchmark, in a feed, sitemaps and listings), that many ``newswatch worker`` processes (one extraction
 process each) and one ``newswatch run --distributed --once``. Prints pages per second over the crawl run
 (from its recorded start to its end), Redis commands per page (Redis's own command counter: keep other
-clients off it meanwhile) and PostgreSQL transactions and rows written per page.
+clients off it meanwhile) and PostgreSQL transactions and rows written per page; then how long one batch
+of articles holds the story lock, and the ceiling that puts on all workers together.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -99,6 +102,50 @@ def measure(pages: int, workers: int, folder: Path) -> str:
         admin.dispose()
 
 
+def story_lock_ceiling(batches: int = 20) -> str:
+    """How long one batch of 16 articles holds the story lock (its whole store transaction) on PostgreSQL,
+    and the articles/s all workers together cannot exceed while every store takes that lock in turn."""
+    from datetime import UTC, datetime
+
+    from crawler.alerts.recorder import AlertSetup
+    from crawler.alerts.stories import StoryIndex
+    from crawler.analysis import analyse
+    from crawler.article import Page
+    from crawler.config import SiteConfig
+    from crawler.pipelines import STORE_BATCH
+    from crawler.process import PageProcessor
+    from crawler.rules import Rule, RuleSet
+    from tests.test_distributed import article
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"newswatch_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = open_database(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        rules = RuleSet.compile([Rule("robots", "robot")])
+        setup = AlertSetup(modes={"robots": "instant"}, index=StoryIndex(shared=True))
+        recorder = setup.for_site(SiteConfig(id="s", feeds=("https://s.example/feed",)), first_crawl=False)
+        processor = PageProcessor(engine, rules, recorder, ("s",))
+        pairs = []
+        for number in range(STORE_BATCH * batches):
+            page = Page("s", f"https://s.example/news/{number}/", article(number).decode(), datetime.now(UTC))
+            pairs.append((page, analyse(page, rules, ("s",))))
+        times = []
+        for batch in range(batches):
+            began = time.perf_counter()
+            processor.store_many(pairs[batch * STORE_BATCH:(batch + 1) * STORE_BATCH])
+            times.append(time.perf_counter() - began)
+        median = statistics.median(times)
+        return (f"story lock: a batch of {STORE_BATCH} articles holds it {1000 * median:.1f} ms (median of "
+                f"{batches}): at most {STORE_BATCH / median:.0f} articles/s across all workers")
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=2000)
@@ -108,6 +155,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="newswatch-scale-") as folder:
             (Path(folder) / "logs").mkdir()
             print(measure(args.pages, count, Path(folder)), flush=True)
+    print(story_lock_ceiling(), flush=True)
     return 0
 
 
