@@ -108,7 +108,6 @@ def story_lock_ceiling(batches: int = 20) -> str:
     from datetime import UTC, datetime
 
     from crawler.alerts.recorder import AlertSetup
-    from crawler.alerts.stories import StoryIndex
     from crawler.analysis import analyse
     from crawler.article import Page
     from crawler.config import SiteConfig
@@ -124,7 +123,7 @@ def story_lock_ceiling(batches: int = 20) -> str:
     engine = open_database(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
     try:
         rules = RuleSet.compile([Rule("robots", "robot")])
-        setup = AlertSetup(modes={"robots": "instant"}, index=StoryIndex(shared=True))
+        setup = AlertSetup(modes={"robots": "instant"})
         recorder = setup.for_site(SiteConfig(id="s", feeds=("https://s.example/feed",)), first_crawl=False)
         processor = PageProcessor(engine, rules, recorder, ("s",))
         pairs = []

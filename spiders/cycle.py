@@ -64,9 +64,9 @@ class CycleSpider(NewsSpider):
         now = time.monotonic()
         if now - self._busy_at < BUSY_EVERY:
             return
-        self._busy_at = now
         try:
             mark_busy(self.share.client, self.share.cycle, self.share.worker, self.share.ttl)
+            self._busy_at = now
         except RedisError as exc:
             logger.warning("cycle %s: cannot mark %s busy: %s", self.share.cycle.run_id, self.share.worker, exc)
 

@@ -179,14 +179,11 @@ class StoryIndex:
     block fails (its transaction rolled back), those stories leave the index again.
     """
 
-    def __init__(
-        self, window: timedelta = WINDOW, clock: Callable[[], datetime] = utcnow, *, shared: bool = False
-    ) -> None:
-        """``shared``: other processes add stories to the same PostgreSQL database (crawl workers); each
-        lookup then holds a transaction-level advisory lock, so two copies stored at once by two workers
-        do not both start a story."""
+    def __init__(self, window: timedelta = WINDOW, clock: Callable[[], datetime] = utcnow) -> None:
+        """On PostgreSQL, which other processes may share (crawl workers, a service and a `newswatch crawl`),
+        each lookup holds a transaction-level advisory lock until the commit, so two copies stored at once
+        by two processes do not both start a story."""
         self.window = window
-        self.shared = shared
         self._now = clock
         self._lock = threading.RLock()
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
@@ -288,7 +285,10 @@ class StoryIndex:
         comparisons then run before the write lock is taken, not while other processes wait for it. Pass
         the result to :meth:`assign`, under the same :meth:`guard`."""
         with self._lock:
-            if self.shared and session.get_bind().dialect.name == "postgresql":  # held until the commit
+            if session.get_bind().dialect.name == "postgresql":  # held until the commit
+                # Bounded: a peer stuck mid-transaction (cut off, paused) must not hold every store for hours.
+                session.execute(sql("SET LOCAL lock_timeout = '30s'"))
+                session.execute(sql("SET LOCAL idle_in_transaction_session_timeout = '60s'"))
                 session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": SHARED_LOCK})
             self.refresh(session)
             sig = sig if sig is not None else signature(text)

@@ -38,8 +38,9 @@ def redis_client(settings: Settings) -> Any:
 def require_shared_database(settings: Settings) -> None:
     """Exit 2 unless the database is one the workers can share (PostgreSQL)."""
     from crawler.cli import EXIT_CONFIG, fail
+    from crawler.store import normalize_database_url
 
-    if not settings.resolved_database_url().startswith("postgresql"):
+    if not normalize_database_url(settings.resolved_database_url()).startswith("postgresql"):
         fail("distributed crawling needs a PostgreSQL database shared by every worker (NEWSWATCH_DATABASE_URL)",
              EXIT_CONFIG)
 
@@ -50,7 +51,6 @@ def worker(
 ) -> None:
     """Crawl for a distributed deployment: join every crawl cycle `newswatch run --distributed` opens."""
     from crawler.alerts.recorder import AlertSetup
-    from crawler.alerts.stories import StoryIndex
     from crawler.cli import _config, _database, start_process
     from crawler.crawl import run_on_reactor
     from crawler.distributed.worker import WorkerSetup, install_stop_signals, run_worker
@@ -68,7 +68,7 @@ def worker(
         client=client,
         redis_url=str(settings.redis_url),
         matcher=cfg.ruleset(),
-        alerts=AlertSetup(modes={rule.id: rule.mode for rule in cfg.rules}, index=StoryIndex(shared=True)),
+        alerts=AlertSetup(modes={rule.id: rule.mode for rule in cfg.rules}),
         timeout_for=lambda site: site.crawl_timeout(default_timeout),
     )
     sites = {site.id: site for site in cfg.sites if site.enabled}

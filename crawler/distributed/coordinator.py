@@ -3,7 +3,7 @@ shared queue, wait until the workers are done (or the time limit), add up their 
 
 The cycle is done when its queue is empty and no worker is busy with it, seen on ``QUIET_CHECKS`` checks
 in a row: a worker marks itself busy as it takes requests and idle once it holds none. A worker killed
-mid-crawl stops giving signs of life; after ``STALE`` seconds it no longer counts, and the requests it
+mid-crawl stops giving signs of life; after 15 s (``LIVE``) it no longer counts, and the requests it
 held are lost to this cycle only: their pages were not recorded, so the next cycle fetches them.
 """
 
@@ -33,15 +33,15 @@ from crawler.distributed.cycles import (
     remove_cycle,
     totals,
 )
-from crawler.distributed.worker import GRACE, LIVE
+from crawler.distributed.worker import GRACE
 from crawler.store import finish_run, retry_lost_connection, start_run
 
 logger = logging.getLogger(__name__)
 
 POLL = 1.0  # seconds between two looks at a cycle's progress
 QUIET_CHECKS = 3  # looks in a row with nothing queued and nobody busy: the cycle is done
-STALE = LIVE  # seconds without a sign of life (workers give one a second) after which a worker is gone
 REPORT_WAIT = 60.0  # seconds the workers that joined get to report once the cycle is closed
+STOP_WAIT = 10.0  # the same when the scheduler is stopping (its own shutdown time is short)
 
 
 def seed(client: Redis, cycle: Cycle, site: SiteConfig) -> int:
@@ -87,7 +87,7 @@ async def crawl_distributed(
         status, problems = "failed", [f"cannot queue the crawl in redis: {type(exc).__name__}: {exc}"]
     if status == "finished":
         status = await _wait(client, cycle, timeout, stop or asyncio.Event(), poll, problems)
-    found = await _gather(client, cycle, problems)
+    found = await _gather(client, cycle, problems, REPORT_WAIT if status != "interrupted" else STOP_WAIT)
     result = run_from_stats(site.id, found.counts, [], database)
     result.problems = [*problems, *found.problems, *result.problems]
     result.failed_sources = found.failed_sources
@@ -125,7 +125,7 @@ async def _wait(
             problems.append(f"stopped after {timeout.total_seconds():.0f}s")
             return "timeout"
         try:
-            now = await asyncio.to_thread(progress, client, cycle, STALE)
+            now = await asyncio.to_thread(progress, client, cycle)
         except RedisError as exc:
             if outage_since is None:
                 outage_since = time.monotonic()
@@ -142,24 +142,27 @@ async def _wait(
             await asyncio.wait_for(stop.wait(), poll)
 
 
-async def _gather(client: Redis, cycle: Cycle, problems: list[str]) -> Totals:
-    """Close the cycle and collect the workers' reports (waiting up to REPORT_WAIT for late ones)."""
+async def _gather(client: Redis, cycle: Cycle, problems: list[str], wait: float) -> Totals:
+    """Close the cycle and collect the workers' reports (waiting up to ``wait`` seconds for late ones)."""
     found = Totals()
-    waited = time.monotonic() + REPORT_WAIT
-    closed = False
+    waited = time.monotonic() + wait
+    closed = read = False
     while time.monotonic() < waited:
         try:
             if not closed:
                 await asyncio.to_thread(close_cycle, client, cycle)
                 closed = True
             found = await asyncio.to_thread(totals, client, cycle)
-            live = await asyncio.to_thread(live_workers, client, cycle.prefix, STALE)
+            read = True
+            live = await asyncio.to_thread(live_workers, client, cycle.prefix)
         except RedisError as exc:
             logger.warning("cycle %s: redis unreachable while closing: %s", cycle.run_id, exc)
         else:
             if found.joined & live <= found.reported:  # a worker that is gone will not report
                 break
         await asyncio.sleep(0.5)
+    if not read:
+        problems.append("redis unreachable while closing: the workers' counts are missing")
     missing = sorted(found.joined - found.reported)
     if missing:
         problems.append(f"no report from worker(s) {', '.join(missing)} (gone): their counts are missing, and the "

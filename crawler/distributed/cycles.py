@@ -79,21 +79,35 @@ def workers_key(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}:workers"
 
 
-def beat(client: Redis, prefix: str, worker: str) -> None:
-    """A sign of life from ``worker`` (every second or so while it runs)."""
-    client.hset(workers_key(prefix), worker, str(time.time()))
+def beat(client: Redis, prefix: str, worker: str, live: float) -> None:
+    """A sign of life from ``worker``, good for ``live`` seconds (Redis expires it: no clocks compared)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hset(workers_key(prefix), worker, str(time.time()))
+    pipe.set(f"{workers_key(prefix)}:{worker}", "1", ex=max(1, int(live)))
+    pipe.execute()
 
 
 def leave(client: Redis, prefix: str, worker: str) -> None:
     """``worker`` stops: it is no longer waited for."""
-    client.hdel(workers_key(prefix), worker)
+    pipe = client.pipeline(transaction=False)
+    pipe.hdel(workers_key(prefix), worker)
+    pipe.delete(f"{workers_key(prefix)}:{worker}")
+    pipe.execute()
 
 
-def live_workers(client: Redis, prefix: str, stale: float) -> set[str]:
-    """The workers that gave a sign of life in the last ``stale`` seconds (the others are gone: killed,
-    or cut off from Redis)."""
-    now = time.time()
-    return {_text(w) for w, at in client.hgetall(workers_key(prefix)).items() if now - float(at) < stale}
+def live_workers(client: Redis, prefix: str) -> set[str]:
+    """The workers whose last sign of life has not expired (the others are gone: killed, or cut off)."""
+    names = [_text(name) for name in client.hkeys(workers_key(prefix))]
+    if not names:
+        return set()
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.exists(f"{workers_key(prefix)}:{name}")
+    alive = pipe.execute()
+    gone = [name for name, up in zip(names, alive, strict=True) if not up]
+    if gone:
+        client.hdel(workers_key(prefix), *gone)
+    return {name for name, up in zip(names, alive, strict=True) if up}
 
 
 def is_open(client: Redis, cycle: Cycle) -> bool:
@@ -140,14 +154,14 @@ class Progress:
         return self.queued == 0 and not self.busy
 
 
-def progress(client: Redis, cycle: Cycle, stale: float) -> Progress:
-    """The cycle's progress; a busy worker without a sign of life for ``stale`` seconds is gone (the
-    requests it held are lost to this cycle: their pages are fetched by the next one)."""
+def progress(client: Redis, cycle: Cycle) -> Progress:
+    """The cycle's progress; a busy worker whose sign of life expired is gone (the requests it held are
+    lost to this cycle: their pages are fetched by the next one)."""
     pipe = client.pipeline(transaction=False)
     pipe.zcard(cycle.queue_key)
     pipe.hgetall(cycle.key("busy"))
     queued, busy = pipe.execute()
-    live = live_workers(client, cycle.prefix, stale)
+    live = live_workers(client, cycle.prefix)
     return Progress(int(queued), tuple(sorted(w for w in map(_text, busy) if w in live)))
 
 
@@ -221,7 +235,23 @@ def close_cycle(client: Redis, cycle: Cycle) -> None:
     pipe = client.pipeline()
     pipe.delete(cycle.key("open"))
     pipe.hdel(cycles_key(cycle.prefix), str(cycle.run_id))
+    pipe.delete(cycle.queue_key)  # what is left is fetched by the next cycle (nothing of it was recorded)
     pipe.execute()
+
+
+def forget_closed(client: Redis, cycles: list[Cycle]) -> list[Cycle]:
+    """Of the listed ``cycles``, those still open; the others (whose scheduler died before closing them,
+    or which expired) are taken off the list and their queues dropped."""
+    if not cycles:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for cycle in cycles:
+        pipe.exists(cycle.key("open"))
+    still = pipe.execute()
+    for cycle, up in zip(cycles, still, strict=True):
+        if not up:
+            close_cycle(client, cycle)
+    return [cycle for cycle, up in zip(cycles, still, strict=True) if up]
 
 
 def remove_cycle(client: Redis, cycle: Cycle) -> None:

@@ -17,9 +17,12 @@ from redis.exceptions import RedisError
 from scrapy import Request, signals
 from scrapy_redis.scheduler import Scheduler
 
+from crawler.distributed.cycles import is_open
+
 logger = logging.getLogger(__name__)
 
 WARN_EVERY = 10.0  # seconds between two warnings about Redis being unreachable
+OPEN_CHECK = 1.0  # seconds between two looks at whether the cycle is still open
 
 
 class CycleScheduler(Scheduler):
@@ -35,6 +38,8 @@ class CycleScheduler(Scheduler):
     in_flight = 0
 
     held_back = False  # a request was refused because the worker was full
+    _open_checked = 0.0
+    _closed = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> CycleScheduler:
@@ -52,6 +57,24 @@ class CycleScheduler(Scheduler):
         if engine is None or slot is None:
             return 0
         return len(engine.downloader.active) + len(slot.queue) + len(slot.active) + slot.itemproc_size
+
+    def _cycle_closed(self) -> bool:
+        """Whether the cycle was closed by its scheduler (looked up at most once a second): then this
+        worker takes and queues nothing more of it."""
+        if self._closed:
+            return True
+        now = time.monotonic()
+        if now - self._open_checked < OPEN_CHECK:
+            return False
+        self._open_checked = now
+        share = getattr(self.spider, "share", None)
+        if share is None:
+            return False
+        try:
+            self._closed = not is_open(share.client, share.cycle)
+        except RedisError as exc:
+            self._fault("open check", exc)
+        return self._closed
 
     def _saturated(self) -> bool:
         self.held_back = bool(self.in_flight) and self._held() >= self.in_flight
@@ -75,6 +98,8 @@ class CycleScheduler(Scheduler):
             logger.warning("redis unreachable (%s, queue %s): %s: %s", doing, self.queue_key, type(exc).__name__, exc)
 
     def enqueue_request(self, request: Request) -> bool:
+        if self._cycle_closed():  # its page was not recorded: the next cycle fetches it
+            return False
         try:
             if not request.dont_filter and self.df.request_seen(request):
                 return False
@@ -88,7 +113,7 @@ class CycleScheduler(Scheduler):
         return True
 
     def next_request(self) -> Request | None:
-        if self._saturated():  # asked again as each page in hand is done with
+        if self._cycle_closed() or self._saturated():  # when full: asked again as each page is done with
             return None
         try:
             request: Request | None = self.queue.pop(0)
@@ -106,6 +131,8 @@ class CycleScheduler(Scheduler):
         return request
 
     def has_pending_requests(self) -> bool:
+        if self._cycle_closed():
+            return False
         try:
             return len(self) > 0
         except RedisError as exc:  # unknown: stay open and look again

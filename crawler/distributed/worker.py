@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from redis import Redis
+from redis import ConnectionPool, Redis
 from redis.exceptions import RedisError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -28,7 +29,18 @@ from crawler.alerts.recorder import AlertSetup
 from crawler.analysis import BATCH, AnalysisPool
 from crawler.config import SiteConfig
 from crawler.crawl import seen_reader, site_recorder, site_settings, worker_name
-from crawler.distributed.cycles import Cycle, beat, claim, join, leave, listed_cycles, live_workers, report
+from crawler.distributed.cycles import (
+    Cycle,
+    beat,
+    claim,
+    forget_closed,
+    join,
+    leave,
+    listed_cycles,
+    live_workers,
+    mark_idle,
+    report,
+)
 from crawler.process import Matcher, PageProcessor
 from crawler.scrapy_settings import scrapy_settings
 from crawler.ssrf import install_resolver, private_origins
@@ -58,6 +70,10 @@ def cycle_settings(
         # Take no more from the shared queue than this worker can fetch from the site at once.
         "CONCURRENT_REQUESTS": settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
         "NEWSWATCH_IN_FLIGHT": in_flight,
+        # Scrapy's memory check reads the process's all-time peak: in a worker that lives for months, one
+        # heavy cycle would close every later one at its start. Pages are bounded by NEWSWATCH_IN_FLIGHT,
+        # and extraction by its workers' own memory limit.
+        "MEMUSAGE_ENABLED": False,
     }.items():
         settings.set(name, value, priority="spider")
     return settings
@@ -121,7 +137,7 @@ async def crawl_cycle(runner: Any, setup: WorkerSetup, site: SiteConfig, cycle: 
     settings = cycle_settings(runner.settings, site, cycle, setup.redis_url, timeout, in_flight)
     # The site's delay is between two of *its* requests: with N workers on it, each waits N times as long.
     try:
-        sharing = max(1, len(live_workers(setup.client, cycle.prefix, LIVE)))
+        sharing = max(1, len(live_workers(setup.client, cycle.prefix)))
     except RedisError:
         sharing = 1
     settings.set("DOWNLOAD_DELAY", site.delay * sharing, priority="spider")
@@ -136,6 +152,8 @@ async def crawl_cycle(runner: Any, setup: WorkerSetup, site: SiteConfig, cycle: 
         problems.append(f"worker {setup.name}: crawl crashed: {type(exc).__name__}: {exc}")
     finally:
         setup.crawlers.remove(crawler)
+        with contextlib.suppress(RedisError):  # however it ended, this worker holds nothing of the cycle
+            mark_idle(setup.client, cycle, setup.name)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     spider = crawler.spider
     counts = counts_of(stats)
@@ -174,6 +192,8 @@ async def run_worker(
 
     runner = AsyncCrawlerRunner(scrapy_settings(overrides))
     setup.pool = AnalysisPool(setup.matcher, workers) if workers != 0 else None
+    beating = Heartbeat(setup.client, prefix, setup.name)
+    beating.start()
     running: dict[int, asyncio.Future[dict[str, int]]] = {}
     done: set[int] = set()
     warned = 0.0
@@ -182,8 +202,8 @@ async def run_worker(
     try:
         while not stop.is_set():
             try:
-                await asyncio.to_thread(beat, setup.client, prefix, setup.name)
                 listed = await asyncio.to_thread(listed_cycles, setup.client, prefix)
+                listed = await asyncio.to_thread(forget_closed, setup.client, listed)
             except RedisError as exc:
                 if time.monotonic() - warned > 30:
                     warned = time.monotonic()
@@ -212,12 +232,39 @@ async def run_worker(
             await crawler.stop_async()
         if running:
             await asyncio.gather(*running.values(), return_exceptions=True)
+    finally:
+        beating.stop()
         with contextlib.suppress(RedisError):
             leave(setup.client, prefix, setup.name)
-    finally:
         if setup.pool is not None:
             setup.pool.close()
     return crawled + len(running)
+
+
+class Heartbeat(threading.Thread):
+    """This worker's sign of life, every second, from a thread of its own with its own connection: busy
+    reactor or database threads do not delay it (a late sign would make a working worker look gone)."""
+
+    def __init__(self, client: Redis, prefix: str, worker: str) -> None:
+        super().__init__(name="newswatch-heartbeat", daemon=True)
+        self.client = Redis(connection_pool=ConnectionPool(**client.connection_pool.connection_kwargs))
+        self.prefix, self.worker = prefix, worker
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        warned = 0.0
+        while not self._stop_event.is_set():
+            try:
+                beat(self.client, self.prefix, self.worker, LIVE)
+            except RedisError as exc:
+                if time.monotonic() - warned > 30:
+                    warned = time.monotonic()
+                    logger.warning("worker %s: cannot give a sign of life to redis: %s", self.worker, exc)
+            self._stop_event.wait(1.0)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
