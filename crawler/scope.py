@@ -11,17 +11,15 @@ all sends nothing.
 from __future__ import annotations
 
 import logging
-import re
 
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler.urls import host_allowed
+
 logger = logging.getLogger(__name__)
-
-_NOTHING = re.compile(r"(?!)")  # matches no host
-
 
 class OffsiteRefused(IgnoreRequest):
     """A request to a host outside the site's domains; its message names the URL."""
@@ -40,9 +38,16 @@ def scope_domains(spider: Spider) -> list[str]:
 class SiteScopeMiddleware(OffsiteMiddleware):
     """Scrapy's offsite filter, applied to every request (counted in ``offsite/filtered``)."""
 
+    _scope: list[str] | None = None
+
     def request_scheduled(self, request: Request, spider: Spider) -> None:
         """Not checked when scheduled: a request dropped there never reaches its errback, and a redirect
         off the site would go unrecorded (and be fetched again on every crawl)."""
+
+    def should_follow(self, request: Request, spider: Spider) -> bool:
+        if self._scope is None:
+            self._scope = scope_domains(spider)
+        return host_allowed(urlparse_cached(request).hostname or "", self._scope)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         assert self.crawler.spider
@@ -55,15 +60,3 @@ class SiteScopeMiddleware(OffsiteMiddleware):
         self.stats.inc_value("offsite/filtered")
         logger.info("refused %s: %r is outside the site's domains", request.url, host)
         raise OffsiteRefused(f"refused {request.url}: {host!r} is outside the site's domains")
-
-    def get_host_regex(self, spider: Spider) -> re.Pattern[str]:
-        domains = scope_domains(spider)
-        if not domains:
-            return _NOTHING
-        return re.compile(rf"^(.*\.)?({'|'.join(re.escape(d) for d in domains)})$", re.IGNORECASE)
-
-    def _update_host_regex(self, spider: Spider) -> None:
-        domains = scope_domains(spider)
-        if domains != self._allowed_domains:
-            self._allowed_domains = domains
-            self.host_regex = self.get_host_regex(spider)

@@ -287,9 +287,11 @@ class StoryIndex:
         with self._lock:
             if session.get_bind().dialect.name == "postgresql":  # held until the commit
                 # Bounded: a peer stuck mid-transaction (cut off, paused) must not hold every store for hours.
-                session.execute(sql("SET LOCAL lock_timeout = '30s'"))
-                session.execute(sql("SET LOCAL idle_in_transaction_session_timeout = '60s'"))
-                session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": SHARED_LOCK})
+                # One round trip; taking it again in the same transaction (the next article) is immediate.
+                session.execute(sql(
+                    "SELECT set_config('lock_timeout', '30s', true), "
+                    "set_config('idle_in_transaction_session_timeout', '60s', true), pg_advisory_xact_lock(:key)"
+                ), {"key": SHARED_LOCK})
             self.refresh(session)
             sig = sig if sig is not None else signature(text)
             return Lookup(sig, self.find(sig, title), max(self._entries, default=0))

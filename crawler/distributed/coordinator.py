@@ -24,6 +24,7 @@ from sqlmodel import Session
 from crawler.config import SiteConfig
 from crawler.crawl import SiteRun, log_run, run_from_stats
 from crawler.distributed.cycles import (
+    GRACE,
     Cycle,
     Totals,
     close_cycle,
@@ -33,7 +34,6 @@ from crawler.distributed.cycles import (
     remove_cycle,
     totals,
 )
-from crawler.distributed.worker import GRACE
 from crawler.store import finish_run, retry_lost_connection, start_run
 
 logger = logging.getLogger(__name__)

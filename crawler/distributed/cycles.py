@@ -12,11 +12,14 @@ import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from redis import Redis
 
 DEFAULT_PREFIX = "newswatch"
+GRACE = timedelta(minutes=5)  # a cycle's keys outlive its time limit by this much
+LIVE = 15.0  # seconds: a worker without a sign of life for this long is gone (workers give one a second)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ from crawler.analysis import BATCH, AnalysisPool
 from crawler.config import SiteConfig
 from crawler.crawl import seen_reader, site_recorder, site_settings, worker_name
 from crawler.distributed.cycles import (
+    GRACE,
+    LIVE,
     Cycle,
     beat,
     claim,
@@ -48,8 +50,6 @@ from crawler.ssrf import install_resolver, private_origins
 logger = logging.getLogger(__name__)
 
 REDIS_PARAMS = {"socket_timeout": 3, "socket_connect_timeout": 3}  # a hung Redis stalls a crawl 3 s, not 30
-GRACE = timedelta(minutes=5)  # a cycle's keys outlive its time limit by this much
-LIVE = 15.0  # seconds: a worker without a sign of life for this long is gone (workers give one a second)
 
 
 def cycle_settings(
