@@ -273,6 +273,8 @@ class RuleConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
+    # What emails, the web page and `rules list` call the rule (default: its id).
+    name: str = ""
     query: str
     mode: Literal["instant", "digest"] = "digest"
     recipients: tuple[str, ...] = ()
@@ -283,6 +285,12 @@ class RuleConfig(BaseModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         return SiteConfig._slug(value)
+
+    @model_validator(mode="after")
+    def _default_name(self) -> RuleConfig:
+        if not self.name.strip():
+            object.__setattr__(self, "name", self.id)
+        return self
 
     @field_validator("webhooks")
     @classmethod
@@ -383,6 +391,14 @@ class Config:
         if unknown:
             raise ConfigError([f"unknown site id(s): {', '.join(unknown)} (configured: {', '.join(sorted(known))})"])
         return [self.site(i) for i in ids]
+
+    def site_names(self) -> dict[str, str]:
+        """Site id -> the name people read (the id when the site has no ``name``)."""
+        return {site.id: site.name for site in self.sites}
+
+    def rule_names(self) -> dict[str, str]:
+        """Rule id -> the name people read (the id when the rule has no ``name``)."""
+        return {rule.id: rule.name for rule in self.rules}
 
     def ruleset(self) -> RuleSet:
         """The compiled rules, with the file's aliases and US-dollar rates (all validated when loading)."""
