@@ -512,7 +512,17 @@ def config_check(config: ConfigOpt = None) -> None:
 
 
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script: the NEWSWATCH_* lines of ./.env first (the environment wins), then
+    the command."""
+    import sys
+
+    from crawler.envfile import EnvFileError, load_env_file
+
+    try:
+        load_env_file()
+    except EnvFileError as exc:
+        err.print(f"[bold red]error:[/] {clean(str(exc))}", markup=True)
+        sys.exit(EXIT_CONFIG)
     app()
 
 

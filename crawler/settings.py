@@ -102,10 +102,14 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     try:
         settings = Settings()
     except ValidationError as exc:
-        problems = [
-            f"NEWSWATCH_{'_'.join(str(part) for part in error['loc']).upper()}={error.get('input')!r}: {error['msg']}"
-            for error in exc.errors()
-        ]
+        from crawler.envfile import origin_of
+
+        problems = []
+        for error in exc.errors():
+            name = f"NEWSWATCH_{'_'.join(str(part) for part in error['loc']).upper()}"
+            origin = origin_of(name)
+            where = f" (set in {origin})" if origin else ""
+            problems.append(f"{name}={error.get('input')!r}{where}: {error['msg']}")
         raise SettingsError("; ".join(problems)) from None
     if config_dir is not None:
         settings = settings.model_copy(update={"config": config_dir})

@@ -16,6 +16,9 @@ from crawler.store import open_database
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PG_ADMIN_URL = os.environ.get("NEWSWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The commands the tests start never read a developer's ./.env (e.g. compose's NEWSWATCH_WEB_PASSWORD); the
+# tests of the .env file name theirs.
+os.environ["NEWSWATCH_ENV_FILE"] = ""
 
 if TYPE_CHECKING:
     from tests.smtp_server import SMTPServer
