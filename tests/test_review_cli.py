@@ -294,3 +294,17 @@ def test_sql_payloads_on_every_list_option_change_nothing(stored: Stored, tmp_pa
                 assert result.exception is None or isinstance(result.exception, SystemExit), (option, payload)
     assert table_counts(engine) == before
     engine.dispose()
+
+
+def test_an_unknown_rule_or_site_exits_2_naming_the_configured_ones(stored: Stored, monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    message = error(2, "list", "--rule", "NOPE")
+    assert message.strip() == "error: --rule: no rule 'NOPE' (configured: none)"
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    monkeypatch.setenv("NEWSWATCH_CONFIG", str(tmp_path / "config"))
+    message = error(2, "list", "--rule", "NOPE")
+    assert "no rule 'NOPE' (configured: softbank-investment, ai-iot-investment)" in message
+    assert "no site 'nope' (configured: rcrwireless" in error(2, "export", "--site", "nope")
+    assert listed("--rule", CHIPS) == [stored.kobo, stored.nano]  # removed from the configuration, still stored
+    assert listed("--rule", "softbank-investment") == []  # configured, nothing flagged yet
+    assert listed("--site", "news-b") == [stored.copy, stored.nano]

@@ -142,6 +142,32 @@ def _filter_or_exit(**options: Any) -> StoryFilter:
         fail(str(exc), EXIT_CONFIG)
 
 
+def _check_names(flt: StoryFilter, settings: Settings, session: Session) -> None:
+    """Exit 2 naming the configured rules (sites) when --rule (--site) names one that is neither configured nor
+    in the database (a rule or site removed from the configuration keeps its stored stories)."""
+    from sqlmodel import col, select
+
+    from crawler.cli import EXIT_CONFIG, fail
+    from crawler.config import ConfigError, load_config
+    from crawler.models import ArticleRow, MatchRow
+
+    if not (flt.rule or flt.site):
+        return
+    try:  # reviewing needs only the database: an unreadable configuration names nothing
+        cfg = load_config(settings.config)
+        rules, sites = list(cfg.rule_names()), list(cfg.site_names())
+    except ConfigError:
+        rules, sites = [], []
+    if flt.rule and flt.rule not in rules:
+        stored = session.exec(select(MatchRow.id).where(col(MatchRow.rule_id) == flt.rule).limit(1)).first()
+        if stored is None:
+            fail(f"--rule: no rule {flt.rule!r} (configured: {', '.join(rules) or 'none'})", EXIT_CONFIG)
+    if flt.site and flt.site not in sites:
+        stored = session.exec(select(ArticleRow.id).where(col(ArticleRow.site_id) == flt.site).limit(1)).first()
+        if stored is None:
+            fail(f"--site: no site {flt.site!r} (configured: {', '.join(sites) or 'none'})", EXIT_CONFIG)
+
+
 def _write(text: str) -> None:
     """Machine-readable output as is: rich would turn ``:name:`` into emoji. Already terminal-safe: CSV cells had
     their control characters blanked (``csv_safe``), JSON has them escaped (``escape_controls``)."""
@@ -175,6 +201,7 @@ def review_list(
         rule=rule, site=site, status=status, since=since, from_=from_, until=until, search=search, sort=sort
     )
     with _session(config) as (settings, session):
+        _check_names(flt, settings, session)
         if limit:
             found = list_stories(session, flt, page, limit)
             items, total, pages = found.items, found.total, found.pages
@@ -405,6 +432,7 @@ def review_export(
         rule=rule, site=site, status=status, since=since, from_=from_, until=until, search=search, sort=sort
     )
     with _session(config) as (settings, session):
+        _check_names(flt, settings, session)
         items = iter_stories(session, flt)
     is_json = format is ExportFormat.json
     text = _render(items, settings.base_url, is_json=is_json)
