@@ -15,7 +15,6 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -142,9 +141,11 @@ def _dumps(value: Any) -> str:
 
 
 def _print_runs(runs: Sequence[Any]) -> None:
-    table = Table(title="Crawl summary", title_justify="left")
+    from crawler.tables import fitted_table
+
+    table = fitted_table("Crawl summary", out.width, 100)
     for column in ("site", "status", "pages", "new", "skipped", "flagged", "errors", "seconds"):
-        table.add_column(column, justify="left" if column in ("site", "status") else "right")
+        table.add_column(column, justify="left" if column in ("site", "status") else "right", no_wrap=True)
     for run in runs:
         status = run.status if run.status == "finished" else f"[red]{run.status}[/]"
         table.add_row(
@@ -372,8 +373,16 @@ def snippet_text(snippet: str | None) -> Text:
 # --------------------------------------------------------------------------- rules
 
 
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
 @rules_app.command("list")
-def rules_list(config: ConfigOpt = None) -> None:
+def rules_list(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    config: ConfigOpt = None,
+) -> None:
     """The configured rules, their modes, and how many stored articles each flagged in 7 and 30 days."""
     from crawler.models import utcnow
 
@@ -384,20 +393,51 @@ def rules_list(config: ConfigOpt = None) -> None:
     with Session(engine) as session:
         week = match_counts(session, utcnow() - parse_duration("7d"))
         month = match_counts(session, utcnow() - parse_duration("30d"))
-    table = Table(title=f"{len(cfg.rules)} rules", title_justify="left")
-    for column in ("rule", "mode", "recipients", "7 days", "30 days", "query"):
-        table.add_column(column, justify="right" if "days" in column else "left", no_wrap=column != "query")
+    if format is ListFormat.json:
+        records = [
+            {
+                "id": rule.id,
+                "name": rule.name,
+                "mode": rule.mode,
+                "recipients": list(rule.recipients),
+                "webhooks": len(rule.webhooks),
+                "flagged_7d": week.get(rule.id, 0),
+                "flagged_30d": month.get(rule.id, 0),
+                "query": " ".join(rule.query.split()),
+            }
+            for rule in cfg.rules
+        ]
+        out.print(_dumps(records), markup=False)
+        return
+    # Ids and counts never wrap; names and recipients wrap; the query, the longest, only in a wide terminal.
+    from crawler.tables import fitted_table
+
+    table = fitted_table(f"{len(cfg.rules)} rules", out.width, 100)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    table.add_column("mode", no_wrap=True)
+    table.add_column("recipients", overflow="fold")
+    table.add_column("7 days", justify="right", no_wrap=True)
+    table.add_column("30 days", justify="right", no_wrap=True)
+    wide = out.width >= 140
+    if wide:
+        table.add_column("query", ratio=1)
     for rule in cfg.rules:
-        query = " ".join(rule.query.split())
-        table.add_row(
-            rule.id,
+        row = [
+            Text(clean(rule.id)),
+            Text(clean(rule.name)),
             rule.mode,
-            ", ".join(rule.recipients) or "(default)",
+            Text(clean(", ".join(rule.recipients)) or "(default)"),
             str(week.get(rule.id, 0)),
             str(month.get(rule.id, 0)),
-            query if len(query) <= 80 else query[:79] + "…",
-        )
+        ]
+        if wide:
+            query = " ".join(rule.query.split())
+            row.append(Text(clean(query if len(query) <= 200 else query[:199] + "…")))
+        table.add_row(*row)
     out.print(table)
+    if not wide:
+        err.print("queries: rules.toml, or `newswatch rules list --format json`", markup=False)
 
 
 @rules_app.command("test")
@@ -408,11 +448,16 @@ def rules_test(
     ] = None,
     stored: Annotated[bool, typer.Option("--stored", help="Backtest on the stored articles.")] = False,
     since: Annotated[str, typer.Option("--since", help="With --stored: articles stored within this period.")] = "30d",
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list the inputs that do not match (with --file they always are).")
+    ] = False,
     matched_only: Annotated[bool, typer.Option("--matched-only", help="Show only the inputs that match.")] = False,
     format: Annotated[MatchFormat, typer.Option("--format", "-f", help="Output format.")] = MatchFormat.text,
     config: ConfigOpt = None,
 ) -> None:
-    """Dry-run a query on files or stored articles and show what it would flag, with highlighted hits."""
+    """Dry-run a query on files or stored articles and show what it would flag, matches first, hits highlighted.
+
+    With --stored only the matches are listed (newest first); --all lists the others after them."""
     from crawler.inputs import InputError, load_document
     from crawler.models import utcnow
     from crawler.rules import Rule, RuleError, RuleSet
@@ -426,32 +471,18 @@ def rules_test(
         ruleset = RuleSet.compile([Rule("test", query)], aliases=cfg.rules.aliases, usd_rates=cfg.rules.usd_rates)
     except RuleError as exc:
         fail(f"bad query: {exc}", EXIT_CONFIG)
-    total = flagged = 0
+    show_misses = (bool(files) or show_all) and not matched_only
+    hits: list[tuple[str, str, Match]] = []
+    misses: list[tuple[str, str]] = []
+    total = 0
 
-    def show(source: str, title: str, matches: list[Match]) -> None:
-        nonlocal total, flagged
+    def record(source: str, title: str, matches: list[Match]) -> None:
+        nonlocal total
         total += 1
-        flagged += bool(matches)
-        if matched_only and not matches:
-            return
-        found = matches[0] if matches else None
-        if format is MatchFormat.jsonl:
-            record = {"path": source, "title": title, "matched": found is not None}
-            record.update(_match_record(found) if found else {"terms": [], "snippet": None})
-            record.pop("rule", None)
-            out.print(_dumps(record), markup=False)
-            return
-        verdict = Text("MATCH", style="bold green") if found else Text("no match", style="dim")
-        out.print(Text.assemble(verdict, "  ", clean(title), "  ", Text(clean(source), style="dim")))
-        if found:
-            out.print(Text.assemble("  terms: ", clean(", ".join(found.terms))))
-            if found.amounts:
-                amounts = ", ".join(
-                    f"{a.text} ({a.currency} {a.value:,.0f}" + (f" ≈ ${a.usd:,.0f})" if a.usd else ")")
-                    for a in found.amounts
-                )
-                out.print(Text.assemble("  amounts: ", clean(amounts)))
-            out.print(Text.assemble("  ", snippet_text(found.snippet)))
+        if matches:
+            hits.append((source, title, matches[0]))
+        elif show_misses:
+            misses.append((source, title))
 
     if files:
         for path in files:
@@ -460,7 +491,7 @@ def rules_test(
             except InputError as exc:
                 err.print(clean(str(exc)), markup=False)
                 continue
-            show(str(path), doc.title, ruleset.match(doc.title, doc.text))
+            record(str(path), doc.title, ruleset.match(doc.title, doc.text))
     else:
         try:
             cutoff = utcnow() - parse_duration(since)
@@ -471,10 +502,39 @@ def rules_test(
         with Session(engine) as session:
             for article in iter_articles(session, since=cutoff):
                 site = names.get(article.site_id, (article.site_id,))
-                matches = ruleset.match(article.title, article.text, site=site, url=article.canonical_url)
-                show(article.url, article.title, matches)
+                record(article.url, article.title, ruleset.match(article.title, article.text, site=site,
+                                                                 url=article.canonical_url))
+        hits.reverse()  # stored articles come oldest first: show the newest first
+        misses.reverse()
+    for source, title, found in hits:
+        _show_test_result(source, title, found, format)
+    for source, title in misses:
+        _show_test_result(source, title, None, format)
     if format is MatchFormat.text:
-        err.print(f"{flagged} of {total} would be flagged", markup=False)
+        hidden = total - len(hits) - len(misses)
+        more = f"; {hidden} that do not match are not listed (--all lists them)" if hidden and not matched_only else ""
+        err.print(f"{len(hits)} of {total} would be flagged{more}", markup=False)
+
+
+def _show_test_result(source: str, title: str, found: Match | None, format: MatchFormat) -> None:
+    """One input of `rules test`: its verdict, and for a match the terms, amounts and highlighted snippet."""
+    if format is MatchFormat.jsonl:
+        record = {"path": source, "title": title, "matched": found is not None}
+        record.update(_match_record(found) if found else {"terms": [], "snippet": None})
+        record.pop("rule", None)
+        out.print(_dumps(record), markup=False)
+        return
+    verdict = Text("MATCH", style="bold green") if found else Text("no match", style="dim")
+    out.print(Text.assemble(verdict, "  ", clean(title), "  ", Text(clean(source), style="dim")))
+    if found:
+        out.print(Text.assemble("  terms: ", clean(", ".join(found.terms))))
+        if found.amounts:
+            amounts = ", ".join(
+                f"{a.text} ({a.currency} {a.value:,.0f}" + (f" ≈ ${a.usd:,.0f})" if a.usd else ")")
+                for a in found.amounts
+            )
+            out.print(Text.assemble("  amounts: ", clean(amounts)))
+        out.print(Text.assemble("  ", snippet_text(found.snippet)))
 
 
 # --------------------------------------------------------------------------- db and config

@@ -74,6 +74,9 @@ def test_backtest_on_stored_articles_and_rule_counts(env: Path) -> None:
     result = runner.invoke(app, ["rules", "test", "site:x AND softbank", "--stored", "--since", "1d", "-f", "jsonl"])
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [(r["path"], r["matched"]) for r in records] == [("https://x.example/0", True)]
+    result = runner.invoke(app, ["rules", "test", "softbank", "--stored", "--all", "-f", "jsonl"])
+    records = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert [(r["path"], r["matched"]) for r in records] == [
         ("https://x.example/0", True),
         ("https://x.example/1", False),
@@ -81,7 +84,43 @@ def test_backtest_on_stored_articles_and_rule_counts(env: Path) -> None:
     listing = runner.invoke(app, ["rules", "list"], env={"COLUMNS": "200"})
     assert listing.exit_code == 0, listing.output
     row = next(line for line in listing.output.splitlines() if " sb " in line)
-    assert "instant" in row and row.split("│")[4].strip() == "1"
+    assert "instant" in row and row.split("│")[5].strip() == "1"
+    records = json.loads(runner.invoke(app, ["rules", "list", "--format", "json"]).stdout)
+    assert records == [
+        {"id": "sb", "name": "sb", "mode": "instant", "recipients": [], "webhooks": 0, "flagged_7d": 1,
+         "flagged_30d": 1, "query": "@sb NEAR/5 invest*"}
+    ]
+
+
+def test_backtest_lists_matches_first_newest_first(env: Path) -> None:
+    engine = open_database(f"sqlite:///{env / 'db.sqlite'}")
+    bodies = ["SoftBank will invest in chips.", "A phone review.", "SoftBank invests in robots.", "Weather news."]
+    with Session(engine) as session:
+        for n, body in enumerate(bodies):
+            url = f"https://x.example/{n}"
+            save_article(session, "x", Article(url, url, f"Story {n}", body), [])
+    engine.dispose()
+    result = runner.invoke(app, ["rules", "test", "softbank", "--stored"])
+    assert result.exit_code == 0, result.output
+    verdicts = [line.split("  ")[0:2] for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert verdicts == [["MATCH", "Story 2"], ["MATCH", "Story 0"]]
+    assert "2 of 4 would be flagged; 2 that do not match are not listed (--all lists them)" in result.stderr
+    everything = runner.invoke(app, ["rules", "test", "softbank", "--stored", "--all"])
+    verdicts = [line.split("  ")[0:2] for line in everything.stdout.splitlines() if not line.startswith(" ")]
+    assert verdicts == [["MATCH", "Story 2"], ["MATCH", "Story 0"], ["no match", "Story 3"], ["no match", "Story 1"]]
+    assert "2 of 4 would be flagged" in everything.stderr and "not listed" not in everything.stderr
+
+
+def test_rules_list_keeps_ids_whole_at_80_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSWATCH_CONFIG", str(Path(__file__).resolve().parents[1] / "config"))
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    listing = runner.invoke(app, ["rules", "list"], env={"COLUMNS": "80"})
+    assert listing.exit_code == 0, listing.output
+    lines = listing.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for rule_id in ("softbank-investment", "ai-iot-investment"):
+        assert any(line.split()[:1] == [rule_id] for line in lines if line.strip()), listing.stdout
+    assert "SoftBank" in listing.stdout and "investments" in listing.stdout  # the name, wrapped
 
 
 def test_snippet_text_highlights_marks_and_unescapes() -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from crawler.alerts.cli import ConfigOpt  # not crawler.cli: that one imports this module
@@ -216,24 +215,36 @@ def review_list(
 
 
 def _print_table(items: list[StoryItem], total: int, page: int, pages: int) -> None:
+    """The list as a table; in a terminal narrower than 120 columns without borders, the rules under each title,
+    so that ids are never cut."""
     from crawler.cli import clean, out
+    from crawler.tables import fitted_table
 
     title = f"{total} flagged" + (f" (page {page} of {pages})" if pages > 1 else "")
-    table = Table(title=title, title_justify="left")
+    wide = out.width >= 120
+    table = fitted_table(title, out.width, 120)
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("found", no_wrap=True)
-    for column in ("site", "status", "rules"):
-        table.add_column(column, overflow="fold")
-    table.add_column("title", min_width=24, ratio=1)
+    table.add_column("site", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    if wide:
+        table.add_column("rules", no_wrap=True)
+    table.add_column("title", ratio=1)
     for item in items:
-        table.add_row(
+        rules = Text(clean(", ".join(item.rules) if not wide else "\n".join(item.rules)))
+        headline = Text(clean(item.title))
+        row = [
             str(item.article_id),
-            item.found.strftime("%Y-%m-%d %H:%M"),
+            item.found.strftime("%Y-%m-%d %H:%M" if wide else "%Y-%m-%d"),
             Text(clean(item.site_id)),
             STATUS_LABELS.get(item.status, item.status),
-            Text(clean("\n".join(item.rules))),
-            Text(clean(item.title)),
-        )
+        ]
+        if wide:
+            row += [rules, headline]
+        else:
+            rules.stylize("dim")
+            row.append(Text.assemble(headline, "\n", rules))
+        table.add_row(*row)
     out.print(table)
 
 
