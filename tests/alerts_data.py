@@ -1,8 +1,10 @@
-"""Test data for the alert tests: mail settings, and stories stored through the real save transaction."""
+"""Test data for the alert tests: mail settings, the shipped configuration, and stories stored through the real
+save transaction."""
 
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,8 +16,10 @@ from sqlmodel import Session
 from crawler.alerts.mailconfig import MailConfig, RuleDelivery
 from crawler.alerts.recorder import AlertRecorder, AlertSetup
 from crawler.article import Amount, Article, Match
-from crawler.config import SiteConfig
+from crawler.config import Config, SiteConfig, load_config
 from crawler.store import save_article
+
+REPO = Path(__file__).resolve().parents[1]
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 INSTANT_RULE = "fast-rule"
@@ -47,6 +51,15 @@ def mail_config(tmp_path: Path, smtp_url: str | None = None, **changes: object) 
         send_lease=0.0,
     )
     return replace(config, **changes)  # type: ignore[arg-type]
+
+
+def shipped_config(tmp_path: Path) -> Config:
+    """The shipped configuration (named sites, named rules) with one more site that has no name, "plain-site"."""
+    folder = tmp_path / "config"
+    shutil.copytree(REPO / "config", folder)
+    with (folder / "sites.toml").open("a", encoding="utf-8") as sites:
+        sites.write('\n[[site]]\nid = "plain-site"\nfeeds = ["https://plain.example/feed"]\n')
+    return load_config(folder)
 
 
 def site(backfill: str = "24h") -> SiteConfig:

@@ -136,14 +136,17 @@ def test_demo_leaves_instant_alerts_and_a_digest_in_the_outbox(tmp_path: Path) -
     softbank = {a.title for a in articles if a.softbank_investment}
     ai_iot = {a.title for a in articles if a.ai_iot_investment}
     # softbank-investment is an instant rule: one email per story; ai-iot-investment goes in the digest.
+    # Both are shown by their names, and the demo site by its own.
     instant_subjects = [str(_read(path)["Subject"]) for path in instants]
     assert len(instants) == len(softbank)
-    assert all(s.startswith("[Newswatch] 1 new story for softbank-investment: ") for s in instant_subjects)
+    assert all(s.startswith("[Newswatch] 1 new story for SoftBank investments: ") for s in instant_subjects)
     (digest_path,) = digests
     digest = _read(digest_path)
-    assert str(digest["Subject"]) == f"[Newswatch] Digest: {len(ai_iot)} new stories for ai-iot-investment"
+    assert str(digest["Subject"]) == f"[Newswatch] Digest: {len(ai_iot)} new stories for AI and IoT investments"
     html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
     text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "## Rule: AI and IoT investments" in text and "rule ai-iot-investment" not in text
+    assert "Sample News (local demo site) | " in text and "sample-news |" not in text
     for title in ai_iot:
         assert title.replace("&", "&amp;").replace("'", "&#39;") in html or title in text
     assert html.count("<mark") >= len(ai_iot)

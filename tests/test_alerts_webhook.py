@@ -13,12 +13,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from crawler.alerts.cli import alert_setup
+from crawler.alerts.cli import mail_config as configured_mail
 from crawler.alerts.compose import Source, StoryItem
-from crawler.alerts.mailconfig import MailConfigError, parse_webhooks
+from crawler.alerts.mailconfig import MailConfigError, RuleDelivery, parse_webhooks
 from crawler.alerts.outbox import WEBHOOK, alert_statuses, plan_webhooks
 from crawler.alerts.sender import send_due
 from crawler.alerts.webhook import WebhookTransport, flavour, payload
-from tests.alerts_data import DIGEST_RULE, INSTANT_RULE, NOW, mail_config, recorder, store
+from crawler.settings import Settings
+from tests.alerts_data import DIGEST_RULE, INSTANT_RULE, NOW, mail_config, recorder, shipped_config, store
 
 
 class Hook:
@@ -90,6 +93,48 @@ def test_payload_flavours(tmp_path: Path) -> None:
     data = json.loads(generic)
     assert data["message_id"] == "<m@x>" and data["subject"] == subject
     assert data["stories"][0]["amounts"] == ["$5m"] and data["stories"][0]["also"][0]["site"] == "news-b"
+
+
+def test_slack_and_teams_name_the_site_and_rule(tmp_path: Path) -> None:
+    config = mail_config(
+        tmp_path, rules={INSTANT_RULE: RuleDelivery("instant", name="Robot <deals>")}, site_names={"news-a": "News A"}
+    )
+    subject, slack = payload("https://hooks.slack.com/services/T/B/X", "<m@x>", [_item()], config)
+    assert subject.startswith("[Newswatch] 1 new story for Robot <deals>: Robots")
+    text = json.loads(slack)["text"]
+    assert "News A · rule Robot &lt;deals&gt;" in text and INSTANT_RULE not in text and "news-a" not in text
+    _subject, teams = payload("https://acme.webhook.office.com/webhookb2/x", "<m@x>", [_item()], config)
+    card = json.loads(teams)
+    assert card["text"].startswith("News A · rule Robot <deals> · ") and card["summary"] == subject
+
+
+def test_json_webhook_carries_ids_and_the_configured_names(engine: Engine, tmp_path: Path, hook: Hook) -> None:
+    config = shipped_config(tmp_path)
+    settings = Settings(data_dir=tmp_path / "data", mail_to="alice@example.com", webhooks=f"*={hook.url}")
+    mail = configured_mail(settings, config)
+    rec = alert_setup(config).for_site(config.site("rcrwireless"), first_crawl=False, started=NOW)
+    store(engine, rec, 1, ["softbank-investment"], site_id="rcrwireless")
+    store(engine, rec, 1, [], site_id="techcrunch")
+    store(engine, rec, 1, [], site_id="gone-site")  # a site removed from the configuration since
+    store(engine, rec, 2, ["ai-iot-investment"], site_id="plain-site")  # a site without a name
+    assert len(plan_webhooks(engine, mail, NOW)) == 2
+    assert len(send_due(engine, mail, WebhookTransport(2.0), channel=WEBHOOK, clock=lambda: NOW).sent) == 2
+    bodies = {body["stories"][0]["rule"]: body for body in (json.loads(b) for _headers, b in hook.calls)}
+    softbank, ai_iot = bodies["softbank-investment"], bodies["ai-iot-investment"]
+    assert softbank["subject"].startswith("[Newswatch] 1 new story for SoftBank investments: Story 1:")
+    story = softbank["stories"][0]
+    assert (story["rule_name"], story["site"], story["site_name"]) == (
+        "SoftBank investments",
+        "rcrwireless",
+        "RCR Wireless News",
+    )
+    assert [(s["site"], s["site_name"]) for s in story["also"]] == [
+        ("techcrunch", "TechCrunch"),
+        ("gone-site", "gone-site"),
+    ]
+    assert ai_iot["subject"].startswith("[Newswatch] 1 new story for AI and IoT investments: Story 2:")
+    story = ai_iot["stories"][0]
+    assert (story["rule_name"], story["site_name"]) == ("AI and IoT investments", "plain-site")
 
 
 def test_webhook_urls_are_validated() -> None:

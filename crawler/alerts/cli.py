@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from crawler.alerts.digest import DigestReport
     from crawler.alerts.recorder import AlertSetup
     from crawler.alerts.sender import SendReport
-    from crawler.config import Config
+    from crawler.config import Config, SiteConfig
     from crawler.settings import Settings
 
 alerts_app = typer.Typer(help="Alerts and their delivery (email).", no_args_is_help=True)
@@ -54,12 +55,14 @@ def alert_setup(config: Config) -> AlertSetup:
     return AlertSetup(modes={rule.id: rule.mode for rule in config.rules})
 
 
-def mail_config(settings: Settings, config: Config) -> MailConfig:
-    """The mail settings, or exit 2 naming the bad setting."""
+def mail_config(settings: Settings, config: Config, extra_sites: Sequence[SiteConfig] = ()) -> MailConfig:
+    """The mail settings, with the names of the rules and of the configured sites (and of ``extra_sites``,
+    crawled without being configured: the demo's sample site), or exit 2 naming the bad setting."""
     from crawler.cli import EXIT_CONFIG, fail
 
+    names = {**config.site_names(), **{site.id: site.name for site in extra_sites}}
     try:
-        return MailConfig.from_settings(settings, config.rules)
+        return MailConfig.from_settings(settings, config.rules, names)
     except MailConfigError as exc:
         fail(str(exc), EXIT_CONFIG)
 
@@ -137,9 +140,15 @@ def after_crawl(console: Console, settings: Settings, config: Config, engine: En
     send_instant(console, engine, mail_config(settings, config))
 
 
-def after_demo(console: Console, settings: Settings, config: Config, engine: Engine) -> None:
-    """The mail step of `newswatch demo`: instant alerts, then a digest of what it flagged, and where they are."""
-    mail = mail_config(settings, config)
+def after_demo(
+    console: Console, settings: Settings, config: Config, engine: Engine, demo_site: SiteConfig | None = None
+) -> None:
+    """The mail step of `newswatch demo`: instant alerts, then a digest of what it flagged, and where they are.
+    ``demo_site``: the sample site crawled, named in the emails (default: the bundled one)."""
+    from crawler.demo_run import demo_site_config
+
+    site = demo_site or demo_site_config("http://127.0.0.1")  # only its id and name are used here
+    mail = mail_config(settings, config, [site])
     console.print()
     send_instant(console, engine, mail)
     send_digest_now(console, engine, mail)

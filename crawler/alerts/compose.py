@@ -1,6 +1,10 @@
 """Compose alert and digest emails: multipart text + HTML from jinja2 templates, safe headers, inlined CSS.
 
-Everything that comes from a page (titles, sites, URLs, snippets) is untrusted: HTML is produced only by
+Sites and rules are shown by the names the configuration gives them (their ids when they have none, or
+were removed since the alert); ids stay where programs read them (Message-IDs, review links).
+
+Everything that comes from a page (titles, sites, URLs, snippets) or the configuration (names) is
+untrusted: HTML is produced only by
 autoescaping templates (the one exception, a match snippet, is rebuilt so that ``<mark>`` is the only
 tag in it); header values lose every line-break and control character and are shortened; links are
 http(s) only.
@@ -34,6 +38,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 TITLE_MAX = 200  # characters of a headline shown in a message
 SUBJECT_TITLE_MAX = 90  # characters of a headline in a Subject
 SNIPPET_MAX = 1000
+NAME_MAX = 80  # characters of a site's or rule's name shown in a message
+SUBJECT_NAME_MAX = 60  # characters of a rule's name in a Subject
 # Line breaks of every kind and the other control / format characters a header must not carry.
 _HEADER_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _TEXT_BAD = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -129,11 +135,21 @@ def format_amount(amount: dict[str, Any]) -> str:
     return text
 
 
+def rule_label(config: MailConfig, rule_id: str, limit: int = NAME_MAX) -> str:
+    """The rule's name as a message shows it: one line, no controls, shortened (its id when nothing is left)."""
+    return plain_text(config.rule_name(rule_id), limit) or plain_text(rule_id, limit)
+
+
+def site_label(config: MailConfig, site_id: str, limit: int = NAME_MAX) -> str:
+    """The site's name as a message shows it: one line, no controls, shortened (its id when nothing is left)."""
+    return plain_text(config.site_name(site_id), limit) or plain_text(site_id, limit)
+
+
 @dataclass(frozen=True)
 class Source:
     """Another outlet that reported the story."""
 
-    site: str
+    site: str  # its site id
     url: str | None
 
 
@@ -146,7 +162,7 @@ class StoryItem:
     story_id: int
     title: str
     url: str | None
-    site: str
+    site: str  # the site id (shown by its name: :func:`site_label`)
     published: datetime | None
     snippet: str | None = None
     amounts: Sequence[dict[str, Any]] = ()
@@ -199,11 +215,12 @@ def _zone(name: str) -> tzinfo:
         return ZoneInfo("UTC")
 
 
-def subject_for(kind: str, items: Sequence[StoryItem], total: int) -> str:
-    """'[Newswatch] Digest: 3 new stories for rule-a, rule-b' (digest),
-    '[Newswatch] 1 new story for rule-a: <headline>' (instant) or
-    '[Newswatch] 4981 more new stories for rule-a (hourly email limit reached)' (summary)."""
-    rules = ", ".join(dict.fromkeys(item.rule_id for item in items))
+def subject_for(kind: str, items: Sequence[StoryItem], total: int, config: MailConfig) -> str:
+    """'[Newswatch] Digest: 3 new stories for Rule A, Rule B' (digest),
+    '[Newswatch] 1 new story for Rule A: <headline>' (instant) or
+    '[Newswatch] 4981 more new stories for Rule A (hourly email limit reached)' (summary), with the rules'
+    names."""
+    rules = ", ".join(dict.fromkeys(rule_label(config, item.rule_id, SUBJECT_NAME_MAX) for item in items))
     noun = "story" if total == 1 else "stories"
     if kind == "instant" and items:
         title = header_text(items[0].title, SUBJECT_TITLE_MAX)
@@ -218,13 +235,13 @@ def _story_view(item: StoryItem, zone: tzinfo, config: MailConfig) -> dict[str, 
         "review_url": config.story_url(item.article_id),
         "title": plain_text(item.title, TITLE_MAX) or "(no title)",
         "url": safe_url(item.url),
-        "site": plain_text(item.site, 80),
+        "site": site_label(config, item.site),
         "date": item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M") if item.published else "",
         "snippet": safe_snippet(item.snippet),
         "snippet_text": snippet_text(item.snippet),
         "amounts": list(dict.fromkeys(format_amount(a) for a in item.amounts))[:8],
         "terms": [plain_text(t, 40) for t in item.terms[:10]],
-        "also": [Source(plain_text(s.site, 80), safe_url(s.url)) for s in item.also[:10]],
+        "also": [Source(site_label(config, s.site), safe_url(s.url)) for s in item.also[:10]],
     }
 
 
@@ -240,15 +257,17 @@ def compose(
     for item in items:
         groups.setdefault(item.rule_id, []).append(_story_view(item, zone, config))
     total = len({item.story_id for item in items}) + more
-    subject = subject_for(envelope.kind, items, total)
+    subject = subject_for(envelope.kind, items, total, config)
+    names = {rule: rule_label(config, rule) for rule in groups}
+    named = ", ".join(dict.fromkeys(names.values()))
     recipient = envelope.recipient
     if envelope.kind == "instant":
         heading = "New story"
-        intro = f"Newswatch flagged a new story for {', '.join(groups)}."
+        intro = f"Newswatch flagged a new story for {named}."
     elif envelope.kind == "summary":
         heading = "More new stories"
         intro = (
-            f"Newswatch flagged more new stories for {', '.join(groups)} than the {config.max_mails_per_hour} alert "
+            f"Newswatch flagged more new stories for {named} than the {config.max_mails_per_hour} alert "
             f"emails an hour it sends you, so these {total} come in one email, newest first."
         )
     else:
@@ -260,7 +279,8 @@ def compose(
         "heading": heading,
         "intro": intro,
         "groups": [
-            {"rule": rule, "review_url": config.review_url(rule), "stories": views} for rule, views in groups.items()
+            {"rule": names[rule], "review_url": config.review_url(rule), "stories": views}
+            for rule, views in groups.items()
         ],
         "more": more,
         "more_url": config.review_url(),

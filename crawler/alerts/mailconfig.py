@@ -1,4 +1,5 @@
-"""Mail settings resolved once: sender, recipients of each rule, rule modes, review links, digest schedule."""
+"""Mail settings resolved once: sender, recipients, modes and names of the rules, site names, review links,
+digest schedule."""
 
 from __future__ import annotations
 
@@ -53,10 +54,12 @@ def parse_addresses(value: str | Iterable[str] | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class RuleDelivery:
-    """How one rule's alerts go out: its mode and its own recipients (empty: the default ones)."""
+    """How one rule's alerts go out: its mode, its own recipients (empty: the default ones) and the name people
+    read (empty: its id)."""
 
     mode: str = "digest"
     recipients: tuple[str, ...] = ()
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,10 +79,14 @@ class MailConfig:
     digest_max_stories: int = 30
     max_mails_per_hour: int = 60  # instant emails per recipient and rolling hour (0: no cap); see sendcap
     webhooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # rule id or "*" -> URLs
+    site_names: Mapping[str, str] = field(default_factory=dict)  # site id -> the name people read
 
     @classmethod
-    def from_settings(cls, settings: Settings, rules: Iterable[Any] = ()) -> MailConfig:
-        """From the NEWSWATCH_* settings and the rules (anything with ``id``, ``mode``, ``recipients``)."""
+    def from_settings(
+        cls, settings: Settings, rules: Iterable[Any] = (), site_names: Mapping[str, str] | None = None
+    ) -> MailConfig:
+        """From the NEWSWATCH_* settings, the rules (anything with ``id``, ``mode``, ``recipients`` and
+        optionally ``name``) and the sites' names (``Config.site_names()``; without them sites show their id)."""
         mail_from = settings.mail_from or DEFAULT_FROM
         if not _ADDRESS.match(mail_from.strip()):
             raise MailConfigError(f"NEWSWATCH_MAIL_FROM is not an email address: {mail_from!r}")
@@ -91,7 +98,9 @@ class MailConfig:
             raise MailConfigError(f"NEWSWATCH_BASE_URL is not an http(s) URL: {base_url!r}")
         rules = list(rules)
         deliveries = {
-            str(rule.id): RuleDelivery(str(getattr(rule, "mode", "digest")), parse_addresses(rule.recipients))
+            str(rule.id): RuleDelivery(
+                str(getattr(rule, "mode", "digest")), parse_addresses(rule.recipients), str(getattr(rule, "name", ""))
+            )
             for rule in rules
         }
         webhooks = parse_webhooks(settings.webhooks)
@@ -113,11 +122,21 @@ class MailConfig:
             digest_max_stories=settings.digest_max_stories,
             max_mails_per_hour=settings.max_mails_per_hour,
             webhooks=webhooks,
+            site_names=dict(site_names or {}),
         )
 
     def mode_of(self, rule_id: str) -> str:
         """The rule's mode ("instant" or "digest"); unknown rules are digested."""
         return self.rules.get(rule_id, RuleDelivery()).mode
+
+    def rule_name(self, rule_id: str) -> str:
+        """The name people read for a rule: its configured name, else (no name, or a rule removed since) its id."""
+        delivery = self.rules.get(rule_id)
+        return (delivery.name if delivery else "") or rule_id
+
+    def site_name(self, site_id: str) -> str:
+        """The name people read for a site: its configured name, else (no name, or a site removed since) its id."""
+        return self.site_names.get(site_id) or site_id
 
     def recipients_for(self, rule_id: str) -> tuple[str, ...]:
         """The rule's own recipients, else the default ones (NEWSWATCH_MAIL_TO)."""

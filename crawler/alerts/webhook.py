@@ -1,8 +1,10 @@
 """Webhook alerts: the JSON body for Slack, Microsoft Teams or any JSON endpoint, and delivery over httpx.
 
-The body is rendered once when the call is planned (like an email) and POSTed with an
-``Idempotency-Key`` header holding the stable Message-ID. 2xx is delivered; 408, 429, 5xx, refused
-connections and timeouts are retried; other 4xx replies fail permanently.
+Sites and rules are shown by their names; the generic JSON body also carries their ids (``rule``,
+``site``) next to the names (``rule_name``, ``site_name``). The body is rendered once when the call is
+planned (like an email) and POSTed with an ``Idempotency-Key`` header holding the stable Message-ID. 2xx
+is delivered; 408, 429, 5xx, refused connections and timeouts are retried; other 4xx replies fail
+permanently.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from crawler.alerts.compose import (
     StoryItem,
     format_amount,
     plain_text,
+    rule_label,
     safe_url,
+    site_label,
     snippet_text,
     subject_for,
 )
@@ -46,19 +50,24 @@ def _story(item: StoryItem, config: MailConfig) -> dict[str, Any]:
     return {
         "review_url": config.story_url(item.article_id),
         "rule": item.rule_id,
+        "rule_name": rule_label(config, item.rule_id),
         "title": plain_text(item.title, TITLE_MAX),
         "url": safe_url(item.url),
         "site": plain_text(item.site, 80),
+        "site_name": site_label(config, item.site),
         "published": item.published.isoformat() if item.published else None,
         "snippet": snippet_text(item.snippet),
         "amounts": list(dict.fromkeys(format_amount(a) for a in item.amounts)),
-        "also": [{"site": plain_text(s.site, 80), "url": safe_url(s.url)} for s in item.also],
+        "also": [
+            {"site": plain_text(s.site, 80), "site_name": site_label(config, s.site), "url": safe_url(s.url)}
+            for s in item.also
+        ],
     }
 
 
 def payload(url: str, message_id: str, items: Sequence[StoryItem], config: MailConfig) -> tuple[str, bytes]:
     """The subject line and the JSON body of the call to ``url`` about ``items`` (one story)."""
-    subject = subject_for("instant", items, len({item.story_id for item in items}))
+    subject = subject_for("instant", items, len({item.story_id for item in items}), config)
     stories = [_story(item, config) for item in items]
     kind = flavour(url)
     body: dict[str, Any]
@@ -67,7 +76,7 @@ def payload(url: str, message_id: str, items: Sequence[StoryItem], config: MailC
         for story in stories:
             title = _slack_escape(story["title"])
             head = f"<{story['url']}|{title}>" if story["url"] else title
-            lines.append(f"*{head}*\n{_slack_escape(story['site'])} · rule {story['rule']}")
+            lines.append(f"*{head}*\n{_slack_escape(story['site_name'])} · rule {_slack_escape(story['rule_name'])}")
             if story["snippet"]:
                 lines.append(_slack_escape(story["snippet"]))
             if story["amounts"]:
@@ -80,7 +89,7 @@ def payload(url: str, message_id: str, items: Sequence[StoryItem], config: MailC
             "@context": "https://schema.org/extensions",
             "summary": subject,
             "title": first["title"],
-            "text": " · ".join(filter(None, [first["site"], f"rule {first['rule']}", first["snippet"]])),
+            "text": " · ".join(filter(None, [first["site_name"], f"rule {first['rule_name']}", first["snippet"]])),
             "potentialAction": (
                 [{"@type": "OpenUri", "name": "Read", "targets": [{"os": "default", "uri": first["url"]}]}]
                 if first["url"]
