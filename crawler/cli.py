@@ -164,9 +164,74 @@ def _print_runs(runs: Sequence[Any]) -> None:
             err.print(f"[yellow]{run.site_id}:[/] {clean(problem)}", markup=True)
 
 
+class CrawlFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _skipped_pages(session: Session, run: Any, limit: int) -> tuple[list[Any], int]:
+    from crawler.store import pages_without_article, run_started_at
+
+    started = run_started_at(session, run.run_id)
+    if started is None or not run.skipped:
+        return [], 0
+    return pages_without_article(session, run.site_id, started, limit)
+
+
+_NO_ARTICLE = {"skipped": "not an article", "partial": "a stub, teaser or paywall", "error": "not fetched"}
+
+
+def _print_skipped(session: Session, run: Any, limit: int) -> None:
+    """The pages of ``run`` that gave no article ("skipped" in the summary), each with the reason."""
+    rows, total = _skipped_pages(session, run, limit)
+    if not rows:
+        return
+    out.print(f"{run.site_id}: {total} page(s) skipped, i.e. they gave no article:", markup=False)
+    for row in rows:
+        what = _NO_ARTICLE.get(row.status, row.status)
+        out.print(f"  {clean(row.canonical_url)}", markup=False)
+        out.print(f"    {what}: {clean(row.reason or '-')}", markup=False)
+    if total > len(rows):
+        out.print(f"  ... and {total - len(rows)} more", markup=False)
+
+
+def _run_record(session: Session, run: Any, with_skipped: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "site": run.site_id,
+        "status": run.status,
+        **run.counts(),
+        "seconds": round(run.duration, 1),
+        "problems": list(run.problems),
+        "failed_sources": dict(run.failed_sources),
+    }
+    if with_skipped:
+        rows, _total = _skipped_pages(session, run, 1000)
+        record["skipped_pages"] = [{"url": r.canonical_url, "status": r.status, "reason": r.reason} for r in rows]
+    return record
+
+
+def invoked_as() -> str:
+    """How the user started this command, to repeat in hints: "newswatch" when that is what the shell finds,
+    else the path they typed (".venv/bin/newswatch"), or "python -m crawler"."""
+    import shutil
+    import sys
+
+    typed = sys.argv[0] if sys.argv else "newswatch"
+    if Path(typed).name == "__main__.py":
+        return f"{sys.executable} -m crawler"
+    found = shutil.which("newswatch")
+    if found and Path(typed).name == "newswatch" and Path(found).resolve() == Path(typed).resolve():
+        return "newswatch"
+    return typed if Path(typed).name == "newswatch" else "newswatch"
+
+
 @app.command()
 def crawl(
     site_ids: Annotated[list[str] | None, typer.Argument(help="Sites to crawl (default: every enabled site).")] = None,
+    show_skipped: Annotated[
+        bool, typer.Option("--show-skipped", help="List the pages of this crawl that gave no article, and why.")
+    ] = False,
+    format: Annotated[CrawlFormat, typer.Option("--format", "-f", help="Output format.")] = CrawlFormat.table,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -193,12 +258,24 @@ def crawl(
             engine, sites, matcher, settings=overrides, alerts=alerts, workers=settings.extract_workers
         )
     )
-    _print_runs(runs)
+    if format is CrawlFormat.json:
+        with Session(engine) as session:
+            records = [_run_record(session, run, show_skipped) for run in runs]
+        out.print(_dumps(records), markup=False)
+    else:
+        _print_runs(runs)
+        if show_skipped:
+            with Session(engine) as session:
+                for run in runs:
+                    _print_skipped(session, run, limit=50)
+        elif any(run.skipped for run in runs):
+            err.print(f"skipped: pages that gave no article; {invoked_as()} crawl --show-skipped lists them with "
+                      "the reason", markup=False)
     refused = [run.site_id for run in runs if run.database_failed]
     if refused:  # nothing of these crawls is stored: a failed run, whatever else went well
         fail(f"the database refused the crawl of {', '.join(refused)}; see the messages above", EXIT_FAILURE)
     try:
-        after_crawl(out, settings, cfg, engine)
+        after_crawl(err if format is CrawlFormat.json else out, settings, cfg, engine)
     except SQLAlchemyError as exc:  # the crawl is stored; its alerts go out with the next run
         fail(f"cannot send the alerts of this crawl (they go out with the next one): {error_text(exc)}")
 
@@ -206,11 +283,15 @@ def crawl(
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the local sample site (127.0.0.1).")] = 8765,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="First delete the SQLite database, outbox and cache of the data folder.")
+    ] = False,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Crawl a bundled sample news site on 127.0.0.1 through the real pipeline and show what was flagged."""
     from crawler.crawl import crawl_sites, run_on_reactor
+    from crawler.datadir import ResetError, reset_data
     from crawler.demo.server import SampleSite
     from crawler.demo_run import DEMO_NOW, demo_site_config, print_flagged
     from crawler.httpcache import http_cache
@@ -219,6 +300,14 @@ def demo(
     settings = _settings(config)
     setup_logging("DEBUG" if verbose else "WARNING", "INFO" if verbose else "WARNING", tracebacks=verbose)
     cfg = _config(settings)
+    if reset:
+        try:
+            removed = reset_data(settings.data_dir, settings.resolved_database_url())
+        except ResetError as exc:
+            fail(str(exc), EXIT_CONFIG)
+        except OSError as exc:
+            fail(f"cannot reset {settings.data_dir}: {exc.strerror or exc}")
+        out.print(f"Reset: removed {', '.join(str(p) for p in removed) or 'nothing (no demo data yet)'}", markup=False)
     engine = _database(settings)
     try:
         site_server = SampleSite(port=port, now=DEMO_NOW)
@@ -240,14 +329,21 @@ def demo(
     finally:
         site_server.stop()
     _print_runs(runs)
+    command = invoked_as()
     with Session(engine) as session:
         print_flagged(out, session, site.id, runs[0])
-    after_demo(out, settings, cfg, engine)
+        if runs[0].skipped:
+            _print_skipped(session, runs[0], limit=10)
+            out.print()
+    after_demo(out, settings, cfg, engine, site)
+    out.print("Next:", markup=False)
+    out.print(f"  {command} review list          the flagged stories on the terminal", markup=False)
     out.print(
-        f"Review and triage them in your browser: newswatch web  (then open "
-        f"http://{settings.web_host}:{settings.web_port}/stories), or on the terminal: newswatch review list",
+        f"  {command} web                  review them in a browser: "
+        f"http://{settings.web_host}:{settings.web_port}/stories",
         markup=False,
     )
+    out.print(f"  {command} demo --reset         start the demo again from nothing", markup=False)
 
 
 # --------------------------------------------------------------------------- extract and match

@@ -436,3 +436,24 @@ def iter_articles(session: Session, since: datetime | None = None, batch: int = 
             return
         yield from rows
         last_id = rows[-1].id or last_id
+
+
+def pages_without_article(
+    session: Session, site_id: str, since: datetime, limit: int = 20
+) -> tuple[list[PageRow], int]:
+    """The site's pages handled since ``since`` that gave no article ("skipped", "partial", "error"), newest
+    first, at most ``limit`` of them, and how many there are in all."""
+    where = (
+        col(PageRow.site_id) == site_id,
+        col(PageRow.last_seen) >= since,
+        col(PageRow.status).in_(("skipped", "partial", "error")),
+    )
+    rows = session.exec(select(PageRow).where(*where).order_by(col(PageRow.last_seen).desc()).limit(limit)).all()
+    total = int(session.exec(select(func.count()).select_from(PageRow).where(*where)).one())
+    return list(rows), total
+
+
+def run_started_at(session: Session, run_id: int | None) -> datetime | None:
+    """When the recorded crawl run ``run_id`` started."""
+    row = session.get(CrawlRunRow, run_id) if run_id is not None else None
+    return row.started_at if row is not None else None

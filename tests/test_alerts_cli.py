@@ -129,7 +129,7 @@ def test_demo_leaves_instant_alerts_and_a_digest_in_the_outbox(tmp_path: Path) -
     first = run_demo(tmp_path, port)
     assert first.returncode == 0, first.stderr
     outbox = tmp_path / "data" / "outbox"
-    assert "Open the .eml files in data/outbox" in first.stdout
+    assert "Open the new .eml files in data/outbox" in first.stdout
     instants = sorted(outbox.glob("*-instant-*.eml"))
     digests = sorted(outbox.glob("*-digest-*.eml"))
     articles = load_articles(now=DEMO_NOW)

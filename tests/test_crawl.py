@@ -395,3 +395,25 @@ def test_links_in_several_feeds_are_fetched_once(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert {path: hits.get(path, 0) for path in pages} == dict.fromkeys(pages, 1)
     assert len(titles(workdir)) == 200
+
+
+def test_crawl_shows_skipped_pages_and_prints_json(workdir: Path, news_site: LocalSite) -> None:
+    sites = site_toml("mapsite", news_site.base_url, 'sitemaps = ["BASE/sitemap.xml"]')
+    first = run_cli(workdir, "crawl", sites=sites)
+    assert first.returncode == 0, first.stderr
+    assert "crawl --show-skipped lists them with the reason" in first.stderr  # what "skipped" means
+    (workdir / "data" / "newswatch.db").unlink()  # crawl again from nothing, asking for the details
+    shown = run_cli(workdir, "crawl", "--show-skipped")
+    assert shown.returncode == 0, shown.stderr
+    assert "mapsite: 1 page(s) skipped, i.e. they gave no article:" in shown.stdout
+    assert f"{news_site.base_url}/about/\n    a stub, teaser or paywall: body too short" in shown.stdout
+    (workdir / "data" / "newswatch.db").unlink()
+    as_json = run_cli(workdir, "crawl", "--format", "json", "--show-skipped")
+    assert as_json.returncode == 0, as_json.stderr
+    (record,) = json.loads(as_json.stdout)
+    assert record["site"] == "mapsite" and record["status"] == "finished"
+    assert record["new_articles"] == 3 and record["skipped"] == 1 and record["flagged"] == 2
+    assert record["skipped_pages"] == [
+        {"url": f"{news_site.base_url}/about/", "status": "partial", "reason": record["skipped_pages"][0]["reason"]}
+    ]
+    assert "Instant alerts" in as_json.stderr  # the mail step's report stays off the JSON

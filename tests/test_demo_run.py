@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,11 +20,11 @@ from tests.local_site import free_port
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_demo(workdir: Path, port: int) -> subprocess.CompletedProcess[str]:
+def run_demo(workdir: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     env["COLUMNS"] = "200"
     return subprocess.run(
-        [sys.executable, "-m", "crawler", "demo", "--port", str(port)],
+        [sys.executable, "-m", "crawler", "demo", "--port", str(port), *args],
         cwd=workdir,
         env=env,
         capture_output=True,
@@ -64,13 +65,64 @@ def test_demo_flags_the_investment_stories_and_a_rerun_adds_nothing(tmp_path: Pa
         if any(t == row.title for t, _ in expected):
             assert first_line(row.text)[:60] in first.stdout
 
+    # "skipped" is explained: each page that gave no article, with the reason.
+    assert "page(s) skipped, i.e. they gave no article:" in first.stdout
+    assert f"http://127.0.0.1:{port}/about/\n    a stub, teaser or paywall: body too short" in first.stdout
+    assert "not an article: listing page" in first.stdout
+    assert "Open the new .eml files in data/outbox" in first.stdout
+
     second = run_demo(tmp_path, port)
     assert second.returncode == 0, second.stderr
     assert "0 new articles" in second.stdout
+    # Nothing new was written to the outbox, and the demo does not pretend otherwise.
+    assert ".eml files" not in second.stdout
+    assert "No new email: every flagged story was already sent" in second.stdout
     engine = open_database(f"sqlite:///{tmp_path / 'data' / 'newswatch.db'}")
     with Session(engine) as session:
         assert len(session.exec(select(ArticleRow)).all()) == len(stored)
     engine.dispose()
+
+
+def test_the_closing_hints_work_as_printed(tmp_path: Path) -> None:
+    """The hints name the command the way it was started, so that pasting them works without an active venv."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    env["PATH"] = "/usr/bin:/bin"  # no venv on the PATH, as after `python3 -m venv .venv && .venv/bin/pip ...`
+    script = Path(sys.executable).parent / "newswatch"
+    demo = subprocess.run([str(script), "demo", "--port", str(free_port())], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert demo.returncode == 0, demo.stderr
+    hints = [line.split()[1:3] for line in demo.stdout.splitlines() if line.startswith(f"  {script} ")]
+    assert hints == [["review", "list"], ["web", "review"], ["demo", "--reset"]]
+    listed = subprocess.run([str(script), "review", "list", "--format", "json"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == 11
+
+
+def test_demo_reset_starts_from_nothing(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    port = free_port()
+    assert run_demo(tmp_path, port).returncode == 0
+    data = tmp_path / "data"
+    (data / "notes.txt").write_text("mine", encoding="utf-8")
+    again = run_demo(tmp_path, port, "--reset")
+    assert again.returncode == 0, again.stderr
+    assert "Reset: removed data/newswatch.db" in again.stdout and "data/outbox" in again.stdout
+    assert "36 new articles" in again.stdout  # everything is new again
+    assert "Open the new .eml files" in again.stdout
+    assert (data / "notes.txt").read_text(encoding="utf-8") == "mine"  # nothing else of the folder is touched
+
+
+def test_demo_reset_refuses_another_database(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    env["NEWSWATCH_DATABASE_URL"] = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
+    result = subprocess.run([sys.executable, "-m", "crawler", "demo", "--reset", "--port", str(free_port())],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "NEWSWATCH_DATABASE_URL names another database" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_demo_reports_a_busy_port(tmp_path: Path) -> None:

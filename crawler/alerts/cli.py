@@ -150,10 +150,15 @@ def after_demo(
     site = demo_site or demo_site_config("http://127.0.0.1")  # only its id and name are used here
     mail = mail_config(settings, config, [site])
     console.print()
-    send_instant(console, engine, mail)
-    send_digest_now(console, engine, mail)
-    if not mail.smtp_url:
-        console.print(f"Open the .eml files in {mail.outbox_dir} with any mail program.", markup=False)
+    instant = send_instant(console, engine, mail)
+    digest = send_digest_now(console, engine, mail)
+    if mail.smtp_url:
+        return
+    if instant.sent or digest.delivery.sent:
+        console.print(f"Open the new .eml files in {mail.outbox_dir} with any mail program.", markup=False)
+    else:
+        console.print(f"No new email: every flagged story was already sent (earlier ones are in {mail.outbox_dir}).",
+                      markup=False)
 
 
 def _context(config_dir: Path | None) -> tuple[Settings, Config, Engine, MailConfig]:
