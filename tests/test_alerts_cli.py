@@ -91,6 +91,13 @@ def test_alerts_list_send_and_digest(workdir: Path) -> None:
     assert "Robot &lt;b&gt;maker&lt;/b&gt;" in message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     table = runner.invoke(app, ["alerts", "list", "--status", "sent"])
     assert table.exit_code == 0 and "1 alert(s)" in table.output
+    for width in ("80", "200"):  # ids whole and every line within the terminal, narrow or wide
+        listed_at = runner.invoke(app, ["alerts", "list"], env={"COLUMNS": width})
+        lines = listed_at.stdout.splitlines()
+        assert max(len(line) for line in lines) <= int(width)
+        assert "dave@example.com" in listed_at.stdout
+        shown = {word for line in lines for word in line.replace("│", " ").split()}
+        assert {"fast-rule", "slow-rule"} <= shown, listed_at.stdout
     only_sent = json.loads(runner.invoke(app, ["alerts", "list", "--status", "sent", "--format", "json"]).output)
     assert [(r["recipient"], r["message_id"] is not None) for r in only_sent] == [("dave@example.com", True)]
 

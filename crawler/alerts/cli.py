@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -198,20 +197,35 @@ def alerts_list(
         records = [row.__dict__ for row in rows]
         out.print(json.dumps(records, ensure_ascii=False, default=_json_default), markup=False)
         return
-    table = Table(title=f"{len(rows)} alert(s)", title_justify="left")
-    for column in ("id", "created", "rule", "mode", "recipient", "status", "title", "error"):
-        table.add_column(column)
+    from rich.text import Text
+
+    from crawler.tables import fitted_table
+
+    wide = out.width >= 140
+    table = fitted_table(f"{len(rows)} alert(s)", out.width, 140)
+    for column in ("id", "created", "rule", *(("mode", "recipient") if wide else ()), "status"):
+        table.add_column(column, no_wrap=True, justify="right" if column == "id" else "left")
+    table.add_column("title", ratio=1)
+    if wide:
+        table.add_column("error", ratio=1)
     for row in rows:
-        table.add_row(
+        cells: list[str | Text] = [
             str(row.alert_id),
-            row.created_at.strftime("%Y-%m-%d %H:%M"),
-            row.rule,
-            row.mode,
-            clean(row.recipient or ""),
-            row.status,
-            clean(row.title)[:80],
-            clean(row.error or "")[:80],
-        )
+            row.created_at.strftime("%Y-%m-%d %H:%M" if wide else "%m-%d %H:%M"),
+            Text(clean(row.rule)),
+        ]
+        if wide:
+            cells += [row.mode, Text(clean(row.recipient or ""))]
+        cells.append(row.status)
+        title = Text(clean(row.title)[:160])
+        if wide:
+            cells += [title, Text(clean(row.error or "")[:160])]
+        else:  # who it went to, and why it failed, under the title
+            extra = Text(f"{row.mode} to {clean(row.recipient or '-')}", style="dim")
+            if row.error:
+                extra.append(f"\n{clean(row.error)[:160]}", style="red")
+            cells.append(Text.assemble(title, "\n", extra))
+        table.add_row(*cells)
     out.print(table)
 
 
