@@ -9,7 +9,8 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlmodel import Session
 
 from crawler.analysis import AnalysisPool
 from crawler.config import SiteConfig
+from crawler.errors import Cause, summarize
 from crawler.process import Matcher, PageProcessor
 from crawler.scrapy_settings import scrapy_settings
 from crawler.ssrf import install_resolver, private_origins
@@ -95,8 +97,17 @@ class SiteRun:
 
 
 def run_from_stats(
-    site_id: str, stats: dict[str, Any], source_errors: list[str], database: str = "the database"
+    site_id: str,
+    stats: dict[str, Any],
+    source_errors: list[str],
+    database: str = "the database",
+    *,
+    source_causes: Sequence[tuple[str, Cause]] = (),
+    article_causes: Mapping[str, int] | None = None,
 ) -> SiteRun:
+    """The crawl's outcome from its Scrapy stats and the spider's errors. When the crawl failed, the first of
+    its problems says the root cause in plain words (``source_causes``: (kind, cause) of each feed, sitemap or
+    listing page that failed; ``article_causes``: plain reason -> article pages), the others the details."""
     run = SiteRun(site_id=site_id)
     run.pages = int(stats.get("newswatch/pages", 0))
     run.new_articles = int(stats.get("newswatch/new", 0))
@@ -129,6 +140,14 @@ def run_from_stats(
         run.status = "interrupted"
     elif entry_points_failed or run.database_failed or (reason and reason != "finished"):
         run.status = "failed"
+    fetched = run.new_articles + run.skipped + run.duplicates
+    if entry_points_failed and source_causes and not run.database_failed:
+        run.problems.insert(0, summarize(source_causes))
+    elif run.errors and not fetched and not run.problems and article_causes:
+        total = sum(article_causes.values())
+        (why, _count), *others = Counter(article_causes).most_common()
+        more = f" (and {len(others)} other reason(s))" if others else ""
+        run.problems.insert(0, f"every article page failed ({total}): {why}{more}")
     return run
 
 
@@ -272,7 +291,14 @@ async def crawl_site(
         await runner.crawl(crawler, context=context)
         spider = crawler.spider
         stats = crawler.stats.get_stats()
-        result = run_from_stats(site.id, stats, getattr(spider, "source_errors", []), database)
+        result = run_from_stats(
+            site.id,
+            stats,
+            getattr(spider, "source_errors", []),
+            database,
+            source_causes=list(getattr(spider, "source_causes", {}).values()),
+            article_causes=getattr(spider, "article_causes", None),
+        )
         result.failed_sources = dict(getattr(spider, "failed_sources", {}))
     except Exception as exc:  # a crash in one site's crawl must not stop the others
         logger.exception("crawl of site %s failed", site.id)

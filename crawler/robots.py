@@ -9,6 +9,11 @@ The body is read as RFC 9309 §2.5 allows and Google does: its first 500 KiB onl
 neither time nor memory. RFC 9309 wants UTF-8, but a rule must not be lost to the encoding: a file with a
 byte-order mark, or in UTF-16 without one, is decoded as such, and a line that is not UTF-8 is read as
 Windows-1252 (Scrapy ignores undecodable bytes, and UTF-16 text would lose every rule).
+
+The requests robots.txt holds back raise :class:`RobotsUnavailable`, whose message says the root cause in plain
+words: when robots.txt could not be fetched because the host cannot be reached at all (its name does not
+resolve, it refuses connections, its TLS certificate is refused), that is the site's problem and the message
+says so ("cannot resolve news.example.com (DNS lookup failed)"), not "robots.txt unavailable".
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Any
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
+
+from crawler.errors import Cause, chain, explain
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +41,24 @@ _BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
 )
 
 
+class RobotsUnavailable(IgnoreRequest):
+    """A request not sent because its host's robots.txt could not be read (nothing is crawled there this run);
+    the message says why in plain words, ``unreachable`` whether the host itself could not be reached."""
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
 class _Unavailable:
     """Stands in for a parser when robots.txt could not be read: nothing is allowed."""
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    def __init__(self, netloc: str, cause: Cause) -> None:
+        self.cause = cause
+        if cause.unreachable:  # the host itself cannot be reached: that is the news, not robots.txt
+            self.message = cause.phrase
+        else:
+            self.message = f"{UNAVAILABLE} ({cause.phrase}): nothing on {netloc} is crawled this run"
 
     def allowed(self, url: str | bytes, user_agent: str | bytes) -> bool:
         return False
@@ -61,11 +81,17 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         super()._robots_error(exc, netloc)  # counts it and wakes the requests waiting for the verdict
-        self._parsers[netloc] = _Unavailable(describe_exception(exc))  # type: ignore[assignment]
+        parser = _Unavailable(netloc, explain(exc, f"//{netloc}/robots.txt"))
+        self._parsers[netloc] = parser  # type: ignore[assignment]
+        if parser.cause.unreachable:
+            logger.warning("cannot fetch robots.txt of %s: %s (%s)", netloc, parser.message, describe_exception(exc))
+        else:
+            logger.warning("%s (%s) for %s: nothing on it is crawled this run", UNAVAILABLE, describe_exception(exc),
+                           netloc)
 
     def _unavailable(self, netloc: str, reason: str) -> None:
         waiting = self._parsers[netloc]
-        parser = _Unavailable(reason)
+        parser = _Unavailable(netloc, Cause(reason))
         self._parsers[netloc] = parser  # type: ignore[assignment]
         self._stats.inc_value("robotstxt/unavailable")
         logger.warning("robots.txt of %s unavailable (%s): nothing on it is crawled this run", netloc, reason)
@@ -75,7 +101,7 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         if rp is None:  # the download failed: Scrapy's own error path handed the waiting requests None
             rp = self._parsers.get(_netloc(request))
         if isinstance(rp, _Unavailable):
-            raise IgnoreRequest(f"{UNAVAILABLE} ({rp.reason}): not crawled this run")
+            raise RobotsUnavailable(rp.message, rp.cause.unreachable)
         super().process_request_2(rp, request)
 
 
@@ -110,15 +136,15 @@ def _decode_line(line: bytes) -> str:
 
 
 def describe_exception(exc: BaseException) -> str:
-    """A short description of a download failure, with the first underlying reason Twisted wraps (a refused
-    connection, a certificate that failed verification)."""
-    text = f"{type(exc).__name__}"
-    reasons = getattr(exc, "reasons", None)  # ResponseNeverReceived / ResponseFailed wrap Failures
-    if reasons:
-        inner = reasons[0].value
-        text += f": {type(inner).__name__}: {inner}"
-    elif str(exc):
-        text += f": {exc}"
+    """A short technical description of a download failure (for the logs), with the first underlying reason
+    Scrapy and Twisted wrap (a refused connection, a certificate that failed verification)."""
+    found = chain(exc)
+    inner = found[-1]
+    text = type(exc).__name__
+    if inner is not exc:
+        text += f": {type(inner).__name__}"
+    if str(inner):
+        text += f": {inner}"
     return text[:300]
 
 

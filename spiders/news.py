@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,8 +26,9 @@ from crawler.discovery import (
     looks_like_page,
     parse_sitemap,
 )
+from crawler.errors import Cause, explain
 from crawler.httpcache import REVALIDATE
-from crawler.robots import UNAVAILABLE
+from crawler.robots import RobotsUnavailable
 from crawler.scope import OffsiteRefused
 from crawler.ssrf import PrivateAddressRefused
 from crawler.urls import canonicalize_url, host_allowed, host_of
@@ -67,6 +69,11 @@ class NewsSpider(scrapy.Spider):
         self.source_errors: list[str] = []
         # The feeds, sitemaps and listing pages that failed this crawl (as configured or listed), and why.
         self.failed_sources: dict[str, str] = {}
+        # Why each of them failed, in plain words, with its kind ("feed", "sitemap", "listing"): the crawl's
+        # summary names the root cause (crawler.errors.summarize).
+        self.source_causes: dict[str, tuple[str, Cause]] = {}
+        # Why article pages could not be fetched, in plain words: how many pages each.
+        self.article_causes: Counter[str] = Counter()
         self._queued: set[str] = set()
         # Sitemaps requested in this crawl (canonical URLs): none is read twice.
         self._sitemaps: set[str] = {canonicalize_url(url) for url in self.site.sitemaps}
@@ -111,7 +118,7 @@ class NewsSpider(scrapy.Spider):
         try:
             links = links_from_feed(response.body, response.url, headers)
         except DiscoveryError as exc:
-            self._source_error(response, f"feed: {exc}")
+            self._source_error(response, "feed", Cause(str(exc)))
             return
         logger.info("feed %s lists %d items", response.url, len(links))
         yield from self._follow(links, response.url)
@@ -121,7 +128,7 @@ class NewsSpider(scrapy.Spider):
         try:
             doc = parse_sitemap(response.body, response.url)
         except DiscoveryError as exc:
-            self._source_error(response, f"sitemap: {exc}")
+            self._source_error(response, "sitemap", Cause(str(exc)))
             return
         if not doc.is_index:
             logger.info("sitemap %s lists %d URLs", response.url, len(doc.links))
@@ -146,7 +153,7 @@ class NewsSpider(scrapy.Spider):
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         """Article requests for the links of a listing page (optionally picked by a CSS selector)."""
         if not isinstance(response, TextResponse):
-            self._source_error(response, "listing page is not text")
+            self._source_error(response, "listing", Cause("not a web page (not text)"))
             return
         links = links_from_listing(response.text, response.url, response.meta.get("links_selector"))
         logger.info("listing %s links to %d pages", response.url, len(links))
@@ -156,7 +163,7 @@ class NewsSpider(scrapy.Spider):
         """A feed, sitemap or listing page could not be fetched: record it, the crawl goes on."""
         request = failure.request  # type: ignore[attr-defined]
         self._count_http(failure)
-        self._source_error(request, f"{request.meta.get('source', 'source')}: {describe_failure(failure)}")
+        self._source_error(request, request.meta.get("source", "source"), explain(failure, request.url))
 
     def _count_http(self, failure: Failure) -> None:
         """Count HTTP error answers by class for the site's health: 403, 429 and 5xx."""
@@ -166,11 +173,14 @@ class NewsSpider(scrapy.Spider):
         key = "5xx" if 500 <= code < 600 else str(code) if code in (403, 429) else "other"
         self.crawler.stats.inc_value(f"newswatch/http_{key}")
 
-    def _source_error(self, got: Response | scrapy.Request, message: str) -> None:
+    def _source_error(self, got: Response | scrapy.Request, kind: str, cause: Cause) -> None:
         url = got.url
+        message = f"{kind}: {cause.phrase}"
         logger.error("site %s: cannot read %s: %s", self.site.id, url, message)
         self.source_errors.append(f"{url}: {message}")
-        self.failed_sources[got.meta.get("entry") or url] = message
+        entry = got.meta.get("entry") or url
+        self.failed_sources[entry] = message
+        self.source_causes[entry] = (kind, cause)
         if self.crawler.stats:
             self.crawler.stats.inc_value("newswatch/source_errors")
 
@@ -263,7 +273,7 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("newswatch/robots_denied")
             logger.info("skipped %s: %s", request.url, reason)
             return
-        if UNAVAILABLE in reason:  # not recorded: tried again on the next crawl
+        if isinstance(failure.value, RobotsUnavailable):  # not recorded: tried again on the next crawl
             logger.info("skipped %s: %s", request.url, reason)
             return
         # A private address or another site's: recorded for good, not tried again on later crawls.
@@ -273,18 +283,20 @@ class NewsSpider(scrapy.Spider):
             return
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
         self._count_http(failure)
+        self.article_causes[explain(failure, request.url).phrase] += 1
         logger.warning("cannot fetch %s: %s", request.url, reason)
         # Recorded under the URL the listing gave (the failure may have come after redirects).
         yield PageFailure(self.site.id, request.meta.get("canonical") or request.url, "error", reason, status)
 
 
 def describe_failure(failure: Failure) -> str:
-    """A short human description of a download failure."""
+    """A short description of an article's download failure, as recorded with the page (technical: the
+    exception's name and text; crawler.errors says it in plain words for the crawl's summary)."""
     value = failure.value
     if isinstance(value, HttpError):
         return f"HTTP {value.response.status}"
     text = str(value).strip()
-    if UNAVAILABLE in text:
+    if isinstance(value, RobotsUnavailable):
         return text
     if "robots.txt" in text.lower():
         return "forbidden by robots.txt"
