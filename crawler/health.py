@@ -1,13 +1,16 @@
-"""Source health: each site's record from its crawl runs, its state (ok / broken / degraded / silent), operator alerts.
+"""Source health: each site's record from its crawl runs, its state (ok / failing / broken / degraded / silent).
 
 A crawl run *failed* when its status says so ("failed", "timeout", "crashed") or when it met errors and
-fetched nothing (no new, duplicate or skipped page). A site is **broken** after ``fail_after`` failed runs in
-a row, **degraded** when its crawls succeed but one of its feeds, sitemaps or listing pages failed in each of
-the last ``fail_after`` runs (the others still bring articles), and **silent** when nothing new came for much
-longer than usual: more than ``silent_factor`` times the median gap between its productive runs of the last 30
-days, and at least ``silent_min``, while its crawls themselves succeed. Each change of state is stored
-together with the operator's email (outbox kind "ops") in one transaction, so it is notified once, as is the
-recovery.
+fetched nothing (no new, duplicate or skipped page). A site is **failing** when its last crawl failed, fewer
+than ``fail_after`` times in a row (a site that never succeeded says so), **broken** after ``fail_after``
+failed runs in a row, **degraded** when its crawls succeed but one of its feeds, sitemaps or listing pages
+failed in each of the last ``fail_after`` runs (the others still bring articles), and **silent** when nothing
+new came for much longer than usual: more than ``silent_factor`` times the median gap between its productive
+runs of the last 30 days, and at least ``silent_min``, while its crawls themselves succeed.
+
+Operator alerts follow the *alert state* (ok, broken, degraded, silent): "failing" is shown, never stored nor
+emailed (one bad crawl is not worth an email; broken is). Each change of the alert state is stored together
+with the operator's email (outbox kind "ops") in one transaction, so it is notified once, as is the recovery.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from crawler.models import CrawlRunRow, OutboxRow, SiteHealthRow, utcnow
 logger = logging.getLogger(__name__)
 
 OPS = "ops"
-OK, BROKEN, SILENT, DEGRADED = "ok", "broken", "silent", "degraded"
+OK, BROKEN, SILENT, DEGRADED, FAILING, NEW = "ok", "broken", "silent", "degraded", "failing", "new"
 FAILED_STATUSES = ("failed", "timeout", "crashed")
 DONE_STATUSES = ("finished", *FAILED_STATUSES)
 WINDOW = timedelta(days=30)
@@ -57,14 +60,17 @@ class SiteHealth:
 
     site_id: str
     name: str
-    state: str = OK  # "ok", "broken", "silent"; "new" before its first crawl
-    since: datetime | None = None  # when it entered the stored state
+    # What is shown: "ok", "failing", "broken", "degraded", "silent"; "new" before its first crawl.
+    state: str = OK
+    since: datetime | None = None  # when it entered the state shown (the stored state, or the failing streak)
     runs: int = 0  # completed runs in the last 30 days
     last_run_at: datetime | None = None
     last_status: str | None = None
-    last_success_at: datetime | None = None
+    last_success_at: datetime | None = None  # within the last 30 days
+    never_succeeded: bool = False  # no crawl of it ever succeeded (as far as the kept runs tell)
     consecutive_failures: int = 0
-    last_error: str | None = None
+    last_error: str | None = None  # the first line of the newest failed run's message: its root cause
+    last_error_at: datetime | None = None  # when that run started
     http_403: int = 0  # over the last RECENT_RUNS runs
     http_429: int = 0
     http_5xx: int = 0
@@ -76,6 +82,10 @@ class SiteHealth:
     usual_gap: timedelta | None = None  # median time between runs that found something new
     quiet_for: timedelta | None = None
     reason: str | None = None  # why the state is what it is
+    # The state operator emails are about (stored, notified on each change): the shown state, except that a
+    # "failing" site is "ok" here until it fails ``fail_after`` times in a row (then "broken").
+    alert_state: str = OK
+    alert_reason: str | None = None
     problems: list[str] = field(default_factory=list)
     # Feeds, sitemaps or listing pages that failed in each of the last ``fail_after`` (or more) runs:
     # URL -> (runs in a row, the latest reason).
@@ -104,16 +114,36 @@ def _runs(session: Session, site_id: str, now: datetime) -> list[CrawlRunRow]:
     return list(session.exec(query).all())
 
 
+def _succeeded_before(session: Session, site_id: str, now: datetime) -> bool:
+    """Whether a crawl of the site finished with something fetched, or without errors, before the window."""
+    query = select(CrawlRunRow.id).where(
+        col(CrawlRunRow.site_id) == site_id,
+        col(CrawlRunRow.started_at) < now - WINDOW,
+        col(CrawlRunRow.status) == "finished",
+        (col(CrawlRunRow.errors) == 0) | (col(CrawlRunRow.new_articles) + col(CrawlRunRow.skipped) > 0),
+    )
+    return session.exec(query.limit(1)).first() is not None
+
+
+def _assess_stored(session: Session, site: SiteConfig, policy: HealthPolicy, now: datetime) -> SiteHealth:
+    """The site's health from its runs in the database."""
+    runs = _runs(session, site.id, now)
+    never = bool(runs) and all(run_failed(r) for r in runs) and not _succeeded_before(session, site.id, now)
+    return assess(site, runs, policy, now, never_succeeded=never)
+
+
 def _share(part: int, whole: int) -> float:
     return round(part / whole, 3) if whole else 0.0
 
 
-def assess(site: SiteConfig, runs: Sequence[CrawlRunRow], policy: HealthPolicy, now: datetime) -> SiteHealth:
-    """The site's health from its completed runs, newest first."""
-    health = SiteHealth(site_id=site.id, name=site.name, runs=len(runs))
+def assess(
+    site: SiteConfig, runs: Sequence[CrawlRunRow], policy: HealthPolicy, now: datetime, *, never_succeeded: bool = False
+) -> SiteHealth:
+    """The site's health from its completed runs, newest first (``never_succeeded``: none before them either)."""
+    health = SiteHealth(site_id=site.id, name=site.name, runs=len(runs), never_succeeded=never_succeeded)
     if not runs:
-        health.state = "new"
-        health.reason = "not crawled yet"
+        health.state = health.alert_state = NEW
+        health.reason = health.alert_reason = "not crawled yet"
         return health
     latest = runs[0]
     health.last_run_at, health.last_status = latest.started_at, latest.status
@@ -123,8 +153,11 @@ def assess(site: SiteConfig, runs: Sequence[CrawlRunRow], policy: HealthPolicy, 
         health.consecutive_failures += 1
     health.last_success_at = next((r.started_at for r in runs if not run_failed(r)), None)
     failed = next((r for r in runs if run_failed(r)), None)
-    if failed is not None and failed.message:
-        health.last_error = failed.message.splitlines()[0]
+    if failed is not None:
+        health.last_error_at = failed.started_at
+        health.last_error = _first_line(failed.message) or (
+            f"the crawl {failed.status} with {failed.errors} error(s) and nothing fetched"
+        )
     recent = runs[:RECENT_RUNS]
     for name in ("http_403", "http_429", "http_5xx", "robots_denied"):
         setattr(health, name, sum(int((r.stats or {}).get(name, 0)) for r in recent))
@@ -142,8 +175,28 @@ def assess(site: SiteConfig, runs: Sequence[CrawlRunRow], policy: HealthPolicy, 
     if len(productive) >= policy.min_productive and gaps:
         health.usual_gap = timedelta(seconds=statistics.median(g.total_seconds() for g in gaps))
     health.failing_sources = failing_sources(runs, policy.fail_after)
-    health.state, health.reason = _state(health, runs, policy)
+    health.alert_state, health.alert_reason = _state(health, runs, policy)
+    health.state, health.reason = health.alert_state, health.alert_reason
+    if health.alert_state != BROKEN and health.consecutive_failures:
+        health.state, health.reason = FAILING, _failing_reason(health, policy)
+        health.since = runs[health.consecutive_failures - 1].started_at  # the first failure of the streak
     return health
+
+
+def _first_line(text: str | None) -> str | None:
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[0] if lines else None
+
+
+def _failing_reason(health: SiteHealth, policy: HealthPolicy) -> str:
+    """Why a site whose last crawl failed (fewer than ``fail_after`` times in a row) is "failing"."""
+    error = health.last_error or "no reason recorded"
+    count = health.consecutive_failures
+    if health.never_succeeded:
+        return f"never succeeded: {error}" + (f" ({count} crawls failed)" if count > 1 else "")
+    if count == 1:
+        return f"the last crawl failed: {error}"
+    return f"the last {count} crawls failed (broken after {policy.fail_after} in a row): {error}"
 
 
 def failing_sources(runs: Sequence[CrawlRunRow], fail_after: int) -> dict[str, tuple[int, str]]:
@@ -181,7 +234,8 @@ def _human(span: timedelta) -> str:
 def _state(health: SiteHealth, runs: Sequence[CrawlRunRow], policy: HealthPolicy) -> tuple[str, str]:
     if health.consecutive_failures >= policy.fail_after:
         detail = f": {health.last_error}" if health.last_error else ""
-        return BROKEN, f"{health.consecutive_failures} failed crawls in a row{detail}"
+        never = "never succeeded: " if health.never_succeeded else ""
+        return BROKEN, f"{never}{health.consecutive_failures} failed crawls in a row{detail}"
     if health.failing_sources:
         url, (count, why) = max(health.failing_sources.items(), key=lambda item: item[1][0])
         more = len(health.failing_sources) - 1
@@ -235,7 +289,7 @@ def ops_message(
     lines = [
         f"Site: {health.name} ({health.site_id})",
         f"State: {old} -> {new}",
-        f"Why: {plain_text(health.reason, 500)}",
+        f"Why: {plain_text(health.alert_reason, 500)}",
         "",
         f"Last crawl: {_when(health.last_run_at)} ({health.last_status or '-'})",
         f"Last successful crawl: {_when(health.last_success_at)}",
@@ -282,22 +336,23 @@ def evaluate_site(
     in the same transaction. Returns the assessment (``state``: the state now stored)."""
     now = now or utcnow()
     with Session(engine) as session:
-        health = assess(site, _runs(session, site.id, now), policy, now)
+        health = _assess_stored(session, site, policy, now)
         row = session.get(SiteHealthRow, site.id)
-        if health.state == "new":
+        new = health.alert_state
+        if new == NEW:
             return health
         old = row.state if row is not None else OK
-        if row is not None and old == health.state:
-            health.since = row.since
+        if row is not None and old == new:
+            _stored_since(health, row)
             return health
         if row is None:
             row = SiteHealthRow(site_id=site.id, state=OK, since=now)
-        row.state, row.since, row.reason, row.updated_at = health.state, now, health.reason, now
+        row.state, row.since, row.reason, row.updated_at = new, now, health.alert_reason, now
         session.add(row)
-        health.since = now
-        if old != health.state:
+        _stored_since(health, row)
+        if old != new:
             for recipient in mail.recipients:
-                message_id, subject, raw = ops_message(health, old, health.state, mail, recipient, now)
+                message_id, subject, raw = ops_message(health, old, new, mail, recipient, now)
                 session.add(
                     OutboxRow(
                         kind=OPS,
@@ -315,9 +370,9 @@ def evaluate_site(
                 "site %s: %s -> %s (%s)",
                 site.id,
                 old,
-                health.state,
-                health.reason,
-                extra={"site": site.id, "event": "site_health", "state": health.state},
+                new,
+                health.alert_reason,
+                extra={"site": site.id, "event": "site_health", "state": new},
             )
         try:
             session.commit()
@@ -332,9 +387,15 @@ def site_health(engine: Engine, sites: Sequence[SiteConfig], policy: HealthPolic
         stored = stored_states(session)
         found = []
         for site in sites:
-            health = assess(site, _runs(session, site.id, now), policy, now)
+            health = _assess_stored(session, site, policy, now)
             row = stored.get(site.id)
-            if row is not None and row.state == health.state:
-                health.since = row.since
+            if row is not None and row.state == health.alert_state:
+                _stored_since(health, row)
             found.append(health)
     return found
+
+
+def _stored_since(health: SiteHealth, row: SiteHealthRow) -> None:
+    """The shown state's start: the stored state's, unless the site is failing (its streak's start)."""
+    if health.state == health.alert_state:
+        health.since = row.since

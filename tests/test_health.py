@@ -1,5 +1,6 @@
-"""Source health: broken after failed crawls in a row, silent after a long quiet spell, each change and
-each recovery notified to the operator exactly once (on SQLite and PostgreSQL)."""
+"""Source health: failing from the first failed crawl (shown, not emailed), broken after failed crawls in a row,
+silent after a long quiet spell, each change and each recovery notified to the operator exactly once (on SQLite
+and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,12 @@ def test_a_site_is_broken_after_failed_crawls_in_a_row_and_told_once(engine: Eng
         add_run(engine, NOW - timedelta(hours=10 - hour), new=2)
     add_run(engine, NOW - timedelta(hours=3), "failed", errors=1, message="https://wire.example/feed: feed: HTTP 503")
     add_run(engine, NOW - timedelta(hours=2), "failed", errors=1, message="https://wire.example/feed: feed: HTTP 503")
-    assert evaluate_site(engine, SITE, POLICY, OPS, NOW).state == "ok"  # two failures: not yet
+    failing = evaluate_site(engine, SITE, POLICY, OPS, NOW)  # two failures: shown, not emailed yet
+    assert (failing.state, failing.alert_state) == ("failing", "ok")
+    assert failing.reason == (
+        "the last 2 crawls failed (broken after 3 in a row): https://wire.example/feed: feed: HTTP 503"
+    )
+    assert failing.since == NOW - timedelta(hours=3)
     assert ops_mail(engine) == []
 
     add_run(engine, NOW - timedelta(hours=1), "failed", errors=1, message="https://wire.example/feed: feed: HTTP 503")
@@ -121,8 +127,10 @@ def test_health_figures_for_the_status_page(engine: Engine) -> None:
     add_run(engine, NOW - timedelta(hours=1), new=0, skipped=1, http_5xx=2, errors=2)
     add_run(engine, NOW - timedelta(minutes=5), "timeout", message="stopped after 3600s")
     (health,) = site_health(engine, [SITE], POLICY, NOW)
-    assert health.state == "ok" and health.consecutive_failures == 1
+    assert health.state == "failing" and health.consecutive_failures == 1
+    assert health.reason == "the last crawl failed: stopped after 3600s"
     assert health.last_status == "timeout" and health.last_error == "stopped after 3600s"
+    assert health.last_error_at == NOW - timedelta(minutes=5)
     assert health.last_success_at == NOW - timedelta(hours=1)
     assert (health.http_429, health.http_5xx, health.robots_denied) == (1, 2, 2)
     assert health.undated_share == 0.5  # 2 of the 4 new articles had no date
@@ -158,3 +166,60 @@ def test_a_feed_failing_run_after_run_degrades_its_site_and_is_told_once(engine:
     add_run(engine, NOW + timedelta(minutes=10), new=1)  # the feed works again
     assert evaluate_site(engine, SITE, POLICY, OPS, NOW + timedelta(minutes=10)).state == "ok"
     assert [m.subject for m in ops_mail(engine)][1:] == ["[Newswatch] The Wire: every feed and sitemap works again"]
+
+
+DNS = "cannot resolve wire.example (DNS lookup failed)"
+
+
+def test_a_site_that_never_succeeded_is_failing_and_says_so_without_an_email(engine: Engine) -> None:
+    detail = f"https://wire.example/feed: feed: {DNS}"
+    add_run(engine, NOW - timedelta(minutes=30), "failed", errors=1, message=f"{DNS}\n{detail}")
+    health = evaluate_site(engine, SITE, POLICY, OPS, NOW)
+    assert (health.state, health.alert_state) == ("failing", "ok")
+    assert health.never_succeeded and health.last_success_at is None
+    assert health.reason == f"never succeeded: {DNS}" and health.last_error == DNS
+    add_run(engine, NOW - timedelta(minutes=20), "failed", errors=1, message=DNS)
+    (shown,) = site_health(engine, [SITE], POLICY, NOW)
+    assert shown.state == "failing" and shown.reason == f"never succeeded: {DNS} (2 crawls failed)"
+    add_run(engine, NOW - timedelta(minutes=10), "failed", errors=1, message=DNS)
+    broken = evaluate_site(engine, SITE, POLICY, OPS, NOW)
+    assert broken.state == "broken" and broken.reason == f"never succeeded: 3 failed crawls in a row: {DNS}"
+    assert [m.subject for m in ops_mail(engine)] == ["[Newswatch] The Wire is broken"]
+
+
+def test_a_success_before_the_window_means_it_did_succeed_once(engine: Engine) -> None:
+    add_run(engine, NOW - timedelta(days=40), new=3)
+    add_run(engine, NOW - timedelta(minutes=10), "failed", errors=1, message="feed: HTTP 404 (not found)")
+    health = evaluate_site(engine, SITE, POLICY, OPS, NOW)
+    assert health.state == "failing" and not health.never_succeeded
+    assert health.reason == "the last crawl failed: feed: HTTP 404 (not found)"
+
+
+def test_failing_then_ok_sends_nothing(engine: Engine) -> None:
+    add_run(engine, NOW - timedelta(hours=3), new=2)
+    add_run(engine, NOW - timedelta(hours=2), "failed", errors=1, message=DNS)
+    assert evaluate_site(engine, SITE, POLICY, OPS, NOW - timedelta(hours=2)).state == "failing"
+    add_run(engine, NOW - timedelta(hours=1), new=1)
+    health = evaluate_site(engine, SITE, POLICY, OPS, NOW)
+    assert health.state == "ok" and health.last_error == DNS  # the last error stays on show, with its time
+    assert health.last_error_at == NOW - timedelta(hours=2)
+    assert ops_mail(engine) == []
+    with Session(engine) as session:
+        assert [row.state for row in session.exec(select(SiteHealthRow))] == ["ok"]
+
+
+def test_a_broken_site_that_recovers_and_fails_once_more_is_failing_not_emailed(engine: Engine) -> None:
+    for hours in (5, 4, 3):
+        add_run(engine, NOW - timedelta(hours=hours), "failed", errors=1, message=DNS)
+    assert evaluate_site(engine, SITE, POLICY, OPS, NOW - timedelta(hours=3)).state == "broken"
+    add_run(engine, NOW - timedelta(hours=2), new=1)
+    assert evaluate_site(engine, SITE, POLICY, OPS, NOW - timedelta(hours=2)).state == "ok"
+    add_run(engine, NOW - timedelta(hours=1), "failed", errors=1, message=DNS)
+    health = evaluate_site(engine, SITE, POLICY, OPS, NOW)
+    assert (health.state, health.alert_state) == ("failing", "ok")
+    assert [m.subject for m in ops_mail(engine)] == [
+        "[Newswatch] The Wire is broken",
+        "[Newswatch] The Wire has recovered",
+    ]
+    with Session(engine) as session:
+        assert [row.state for row in session.exec(select(SiteHealthRow))] == ["ok"]
