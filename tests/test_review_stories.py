@@ -349,7 +349,10 @@ def test_each_sort_orders_the_list(engine: Engine, corpus: Corpus) -> None:
     assert order("published") == [c.maker, c.softbank, c.percent, c.tokyo]  # no date last
     assert order("site") == [c.maker, c.softbank, c.percent, c.tokyo]  # then newest first
     assert order("title") == [c.maker, c.tokyo, c.softbank, c.percent]
-    assert set(SORTS) == {"newest", "oldest", "published", "site", "title"}
+    assert order("published-newest") == order("published")
+    assert order("published-oldest") == [c.percent, c.softbank, c.maker, c.tokyo]  # no date last either way
+    assert order("found-newest") == order("newest") and order("found-oldest") == order("oldest")
+    assert set(SORTS) == {"found-newest", "found-oldest", "published-newest", "published-oldest", "site", "title"}
 
 
 def test_pages(engine: Engine, corpus: Corpus) -> None:

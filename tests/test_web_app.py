@@ -8,12 +8,10 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -24,58 +22,29 @@ from tests.web_data import (
     BASE,
     BETA,
     CHIPS,
+    LIST_ITEM,
     ROBOTS,
-    Seeded,
     Spec,
+    Web,
     add_article,
     add_flagged,
     form_token,
-    seed,
+    open_web,
     today,
-    web_client,
-    web_settings,
-    write_web_config,
 )
 
-_ITEM = re.compile(r'<li class="story status-(\w+)" data-id="(\d+)">')
-_CHIP = re.compile(r'<a class="chip[^"]*" href="[^"]*">(\S+) <b>(\d+)</b></a>')
+_CHIP = re.compile(r'<a class="chip[^"]*" href="[^"]*" data-rule="([^"]+)"[^>]*>([^<]+) <b>(\d+)</b></a>')
 
 
-@dataclass
-class Web:
-    client: TestClient
-    seeded: Seeded
-    engine: Engine
-
-    def id(self, key: str) -> int:
-        return self.seeded.ids[key]
-
-    def ids(self, *keys: str) -> list[int]:
-        return [self.seeded.ids[k] for k in keys]
-
-    def listed(self, **params: str) -> list[int]:
-        """The article ids the list shows (first page) for these query parameters."""
-        response = self.client.get("/stories", params=params)
-        assert response.status_code == 200, response.text
-        return [int(article_id) for _, article_id in _ITEM.findall(response.text)]
-
-    def triage(self, key: str, state: str, note: str | None = None) -> None:
-        path = f"/stories/{self.id(key)}"
-        data = {"state": state, "csrf_token": form_token(self.client, path)}
-        if note is not None:
-            data["note"] = note
-        response = self.client.post(f"{path}/triage", data=data)
-        assert response.status_code == 303, response.text
-        assert response.headers["location"] == path
+def chips(html: str) -> dict[str, str]:
+    """The per-rule counts of a list page, by rule id."""
+    return {rule: count for rule, _, count in _CHIP.findall(html)}
 
 
 @pytest.fixture
 def web(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Web]:
-    config = write_web_config(tmp_path / "config")
-    seeded = seed(engine, config)
-    settings = web_settings(tmp_path, db_url, base_url=BASE)
-    with web_client(engine, settings, config) as client:
-        yield Web(client, seeded, engine)
+    with open_web(engine, db_url, tmp_path) as opened:
+        yield opened
 
 
 def _row(html: str, rule_id: str) -> str:
@@ -145,20 +114,19 @@ def test_date_range_edges_are_midnight_utc(web: Web) -> None:
 
 
 def test_counts_per_rule_follow_the_other_filters(web: Web) -> None:
-    counts = dict(_CHIP.findall(web.client.get("/stories").text))
-    assert counts == {ROBOTS: "4", CHIPS: "2"}
-    assert dict(_CHIP.findall(web.client.get("/stories", params={"site": ALPHA}).text)) == {ROBOTS: "2", CHIPS: "1"}
+    assert chips(web.client.get("/stories").text) == {ROBOTS: "4", CHIPS: "2"}
+    assert chips(web.client.get("/stories", params={"site": ALPHA}).text) == {ROBOTS: "2", CHIPS: "1"}
     # the rule filter leaves the counts of the other rules visible, so the reader can switch
     by_rule = web.client.get("/stories", params={"rule": CHIPS}).text
-    assert dict(_CHIP.findall(by_rule)) == {ROBOTS: "4", CHIPS: "2"}
+    assert chips(by_rule) == {ROBOTS: "4", CHIPS: "2"}
     assert 'data-total="2">2 stories' in by_rule
 
 
 def test_second_page(web: Web) -> None:
     fillers = add_flagged(web.engine, web.seeded, 26)  # 31 flagged in all, 25 a page
     first = web.client.get("/stories")
-    assert "page 1 of 2" in first.text and 'rel="next" href="/stories?sort=newest&amp;page=2"' in first.text
-    assert len(_ITEM.findall(first.text)) == 25
+    assert "page 1 of 2" in first.text and 'rel="next" href="/stories?page=2"' in first.text
+    assert len(LIST_ITEM.findall(first.text)) == 25
     assert web.listed(page="2") == sorted(fillers, reverse=True)[-6:]
     second = web.client.get("/stories", params={"page": "2"})
     assert "page 2 of 2" in second.text and 'rel="prev"' in second.text and 'rel="next"' not in second.text
@@ -201,21 +169,22 @@ def test_story_page_shows_the_body_marked_and_why_it_was_flagged(web: Web) -> No
     assert f"found {web.seeded.day('kobo')} 12:00 UTC" in page
     assert 'href="https://alpha.example/news/kobo" rel="noopener noreferrer nofollow">Read it on Alpha Daily' in page
     # why: the rule, its terms and the amount with its dollar value
-    assert f'<a href="/stories?rule={ROBOTS}">{ROBOTS}</a>' in page
+    assert f'<a href="/stories?rule={ROBOTS}" data-rule="{ROBOTS}">Robots &amp; automation</a>' in page
     assert "Terms: <mark>robot*</mark>" in page
     assert '<span class="amount">$5 million (≈ $5,000,000)</span>' in page
     # the other outlet of the same story, and the alert it raised
     outlets = page[page.index('class="card outlets"') :]
     assert f'<a href="/stories/{web.id("kobo-copy")}">UPDATE 1-Kobo Robotics gets $5 million' in outlets
     assert "Beta Wire" in outlets
-    assert f"{ROBOTS} (instant)" in page
+    assert "Robots &amp; automation (instant)" in page
     assert 'id="status">new</span>' in page
 
 
 def test_story_without_other_outlets_says_so(web: Web) -> None:
     page = web.client.get(f"/stories/{web.id('arms')}").text
     assert "No other outlet reported this story yet." in page
-    assert f">{ROBOTS}</a></h3>" in page and f">{CHIPS}</a></h3>" in page
+    assert f'>Robots &amp; automation</a> <span class="muted rule-id">{ROBOTS}</span></h3>' in page
+    assert f'>Chip plants</a> <span class="muted rule-id">{CHIPS}</span></h3>' in page
     assert "Factories that make <mark>semiconductor</mark> wafers are buying <mark>robot</mark> arms" in page
 
 
@@ -396,7 +365,7 @@ def test_redirects(web: Web) -> None:
     assert web.client.get("/review", params={"rule": "a b&c"}).headers["location"] == "/stories?rule=a+b%26c"
     followed = web.client.get("/review", params={"rule": CHIPS}, follow_redirects=True)
     assert followed.status_code == 200
-    assert [int(i) for _, i in _ITEM.findall(followed.text)] == web.ids("arms", "nanofab")
+    assert [int(i) for _, i in LIST_ITEM.findall(followed.text)] == web.ids("arms", "nanofab")
 
 
 def test_health_endpoints_and_static_files(web: Web) -> None:
@@ -408,4 +377,3 @@ def test_health_endpoints_and_static_files(web: Web) -> None:
     css = web.client.get("/static/style.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert web.client.get("/static/htmx.min.js").status_code == 200
-

@@ -1,11 +1,12 @@
-"""SQL injection through every parameter of the review pages, on SQLite and PostgreSQL: the payload corpus
-gives no 5xx and leaves every table's row count as it was."""
+"""SQL injection through every parameter of the review pages (the list's, a story's list, the verdict form's
+fields and the list it comes from), on SQLite and PostgreSQL: the payload corpus gives no 5xx and leaves every
+table's row count as it was."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -80,11 +81,19 @@ def test_payloads_on_every_parameter_change_nothing(site: tuple[TestClient, Seed
         response = client.get(f"/stories/{quote(payload, safe='')}")
         assert response.status_code < 500, (payload, response.text[:300])
         story = f"/stories/{next(iter(seeded.ids.values()))}"
-        for field in ("state", "note"):
-            data = {"state": "reviewed", "note": "ok", field: payload, "csrf_token": form_token(client, story)}
-            response = client.post(f"{story}/triage", data=data)
+        for parameter in LIST_PARAMETERS:  # the list a story was opened from (previous / next)
+            response = client.get(story, params={parameter: payload})
             requests += 1
-            assert response.status_code < 500, (field, payload, response.text[:300])
+            assert response.status_code < 500, (story, parameter, payload, response.text[:300])
+        token = form_token(client, story)
+        forms: list[dict[str, str]] = [{"back": urlencode({p: payload}), "to": "list"} for p in LIST_PARAMETERS]
+        forms += [{field: payload} for field in ("state", "back", "to", "note")]  # the note last: it stays
+        for form in forms:
+            data = {"state": "reviewed", "note": "ok", "csrf_token": token, **form}
+            for headers in ({}, {"HX-Request": "true"}):
+                response = client.post(f"{story}/triage", data=data, headers=headers)
+                requests += 1
+                assert response.status_code < 500, (form, payload, response.text[:300])
     after = table_counts(engine)
     # Triage notes may have been saved (as text); nothing else changed.
     assert {k: v for k, v in after.items() if k not in ("triage", "triage_event")} == {

@@ -14,7 +14,7 @@ from crawler.health import SiteHealth
 from crawler.models import ArticleRow
 from crawler.review.highlight import highlight, highlight_paragraphs
 from crawler.review.rulestats import Backtest, BacktestHit, RuleStats
-from crawler.review.stories import AlertView, MatchView, Outlet, StoryDetail, StoryItem, StoryPage
+from crawler.review.stories import AlertView, MatchView, Neighbours, Outlet, StoryDetail, StoryItem, StoryPage
 from crawler.service.status import Heartbeat, ServiceStatus
 from crawler.web.pages import bar_height
 from crawler.web.render import TEMPLATES, environment, marked, percent, safe_url, when, with_query
@@ -63,19 +63,41 @@ def _story_values() -> dict[str, Any]:
         "body": [Markup(p) for p in highlight_paragraphs(story.article.text, [(2, 10)])],
         "site_name": HOSTILE,
         "site_names": {HOSTILE: HOSTILE},
+        "rule_names": {HOSTILE: HOSTILE},
+        "place": Neighbours(6, 8, 2, True, 9),
+        "list_params": PARAMS,
+        "previous_url": HOSTILE,
+        "next_url": HOSTILE,
+        "list_url": HOSTILE,
+        "filtered": True,
+        "back": HOSTILE,
+    }
+
+
+PARAMS = dict.fromkeys(("q", "rule", "site", "status", "from", "until", "sort"), HOSTILE)
+ITEM = StoryItem(7, HOSTILE, HOSTILE, HOSTILE, NOW, NOW, (HOSTILE,), "irrelevant", HOSTILE, SNIPPET, 2)
+
+
+def _row_values() -> dict[str, Any]:
+    """What crawler.web.pages gives each row of the list (and _story_row.html alone, for htmx)."""
+    return {
+        "item": ITEM,
+        "site_names": {HOSTILE: HOSTILE},
+        "rule_names": {HOSTILE: HOSTILE},
+        "list_params": PARAMS,
+        "back": HOSTILE,
     }
 
 
 def _stories_values() -> dict[str, Any]:
-    item = StoryItem(7, HOSTILE, HOSTILE, HOSTILE, NOW, NOW, (HOSTILE,), "irrelevant", HOSTILE, SNIPPET, 2)
-    params = dict.fromkeys(("q", "rule", "site", "status", "from", "until", "sort"), HOSTILE)
     return {
-        "params": params,
-        "page": StoryPage([item], 60, 2, 25, {HOSTILE: 1}),
+        **_row_values(),
+        "params": PARAMS,
+        "sort": HOSTILE,
+        "page": StoryPage([ITEM], 60, 2, 25, {HOSTILE: 1}),
         "rules": [HOSTILE],
         "rule_counts": [(HOSTILE, 1)],
         "sites": [(HOSTILE, HOSTILE)],
-        "site_names": {HOSTILE: HOSTILE},
         "sorts": [(HOSTILE, HOSTILE)],
     }
 
@@ -92,6 +114,7 @@ def _rules_values() -> dict[str, Any]:
         "backtest": Backtest(HOSTILE, NOW, scanned=2, flagged=2, hits=[hit]),
         "test_error": HOSTILE,
         "site_names": {HOSTILE: HOSTILE},
+        "rule_names": {HOSTILE: HOSTILE},
         "bar_height": bar_height,
     }
 
@@ -117,7 +140,8 @@ VALUES = {
     "login.html": lambda: {"next": HOSTILE},
     "stories.html": _stories_values,
     "story.html": _story_values,
-    "_triage.html": lambda: {"story": _story()},
+    "_triage.html": _story_values,
+    "_story_row.html": _row_values,
     "rules.html": _rules_values,
     "sources.html": _sources_values,
 }
@@ -146,7 +170,10 @@ def test_untrusted_values_come_out_escaped(name: str) -> None:
     assert ESCAPED in page
     assert "<img" not in page
     # the only script is ours, the only tags with handlers none
-    assert re.findall(r"<script[^>]*>", page) in ([], ['<script src="/static/htmx.min.js" defer>'])
+    assert re.findall(r"<script[^>]*>", page) in (
+        [],
+        ['<script src="/static/htmx.min.js" defer>', '<script src="/static/keys.js" defer>'],
+    )
     assert not re.search(r"<[^>]+\son[a-z]+=", page)
     assert not re.search(r"""href=["']?\s*(javascript|data|vbscript):""", page, re.IGNORECASE)
 

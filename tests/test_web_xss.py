@@ -1,11 +1,12 @@
 """Hostile content never becomes live markup on the review pages, and the exports stay plain data.
 
 About a hundred classic payloads are stored wherever the crawler or a reader puts text (titles, bodies, URLs,
-authors, site ids and names, rule ids, terms, snippets, amounts, notes, crawl errors, alert recipients) and sent
-as every query parameter. Each page is parsed with html5lib and must hold only the application's own
-markup: the one htmx script in the head, no event-handler or style attribute, no link, source or form
-target with a script scheme, no element outside the application's own set, htmx attributes only on the
-application's forms, and no template expression evaluated.
+authors, site ids and names, rule ids and names, terms, snippets, amounts, notes, crawl errors, alert
+recipients) and sent as every query parameter and as the list a verdict form comes from. Each page is parsed
+with html5lib and must hold only the application's own markup: its two scripts (htmx, the keys) in the head,
+no event-handler or style attribute, no link, source or form target with a script scheme, no element outside
+the application's own set, htmx attributes only on the application's forms, and no template expression
+evaluated.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from xml.etree.ElementTree import Element
 
 import html5lib
@@ -214,7 +215,7 @@ TAGS = {
     "html", "head", "meta", "title", "link", "script", "body", "header", "a", "nav", "form", "input", "button",
     "main", "p", "h1", "h2", "h3", "section", "label", "select", "option", "textarea", "div", "span", "ol", "li",
     "b", "code", "details", "summary", "table", "thead", "tbody", "tr", "th", "td", "ul", "br", "article",
-    "aside", "mark",
+    "aside", "mark", "kbd",
 }  # fmt: skip
 URL_ATTRIBUTES = {
     "href", "src", "action", "formaction", "data", "poster", "background", "cite", "ping", "srcset", "lowsrc",
@@ -223,6 +224,9 @@ URL_ATTRIBUTES = {
 BAD_SCHEMES = ("javascript:", "data:", "vbscript:")
 URL_CHARS = 4000  # request values are cut to what fits in a URL
 HTMX_FORM = re.compile(r"^/stories(/\d+/triage)?$")
+SCRIPTS = ("/static/htmx.min.js", "/static/keys.js")  # the application's scripts, in the head of every page
+EVIL_RULE_NAME = '<script>alert("rule name")</script> tpl[{{7*7}}]'
+
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 
@@ -242,12 +246,13 @@ def url_problem(value: str) -> str | None:
     return "neither a local nor an http(s) URL"
 
 
-def page_problems(html: str) -> list[str]:
-    """What in ``html`` is not the application's own markup (empty: the page is inert)."""
+def page_problems(html: str, fragment: bool = False) -> list[str]:
+    """What in ``html`` is not the application's own markup (empty: the page is inert); a ``fragment`` (the
+    answer to an htmx request) has no scripts of its own."""
     root: Element = html5lib.parse(html, treebuilder="etree", namespaceHTMLElements=False)
     problems: list[str] = []
     parents = {child: parent for parent in root.iter() for child in parent}
-    scripts = 0
+    scripts: list[str] = []
     for element in root.iter():
         if not isinstance(element.tag, str):  # a comment
             continue
@@ -257,9 +262,9 @@ def page_problems(html: str) -> list[str]:
         if tag not in TAGS:
             problems.append(f"foreign element {where}")
         if tag == "script":
-            scripts += 1
+            scripts.append(attributes.get("src", ""))
             parent = parents.get(element)
-            if attributes != {"src": "/static/htmx.min.js", "defer": ""} or (element.text or "").strip():
+            if attributes not in [{"src": src, "defer": ""} for src in SCRIPTS] or (element.text or "").strip():
                 problems.append(f"script {where}")
             if parent is None or _local(parent.tag) != "head":
                 problems.append(f"script outside the head {where}")
@@ -281,8 +286,8 @@ def page_problems(html: str) -> list[str]:
                 problems.append(f"htmx attribute {name} outside the application's forms {where}")
             if name in URL_ATTRIBUTES and (why := url_problem(value)):
                 problems.append(f"{name}: {why} {where}")
-    if scripts != 1:
-        problems.append(f"{scripts} script elements (expected the one htmx script)")
+    if scripts != ([] if fragment else list(SCRIPTS)):
+        problems.append(f"scripts {scripts} (expected {'none' if fragment else SCRIPTS})")
     problems.extend(f"template evaluated: {mark}" for mark in EVALUATED if mark in html)
     return problems
 
@@ -327,13 +332,34 @@ class Hostile:
         assert problems == [], (path, params, problems[:5])
         return str(response.text)
 
+    def row_verdict(self, article_id: int, state: str, back: str) -> None:
+        """A verdict from a row of the list, without and with htmx: a redirect to a list of this site, or an
+        inert page (400) or row (htmx)."""
+        token = form_token(self.client, "/stories")
+        for htmx in (False, True):
+            response = self.client.post(
+                f"/stories/{article_id}/triage",
+                data={"state": state, "csrf_token": token, "back": back, "to": "list"},
+                headers={"accept": "text/html", **({"HX-Request": "true"} if htmx else {})},
+            )
+            assert response.status_code in (200, 303, 400), (back, response.text[-2000:])
+            if response.status_code == 303:
+                location = response.headers["location"]
+                assert not htmx and location.startswith("/stories") and url_problem(location) is None, location
+                continue
+            assert response.headers["content-type"].startswith("text/html")
+            fragment = response.status_code == 200
+            assert htmx or not fragment, back
+            problems = page_problems(response.text, fragment=fragment)
+            assert problems == [], (back, problems[:5])
+
 
 def hostile_config(folder: Path) -> Config:
     sites = tuple(
         SiteConfig.model_validate({"id": f"evil-site-{n}", "name": name, "feeds": [f"https://evil{n}.example/feed"]})
         for n, name in enumerate(['<script>alert("name")</script>', '"><svg onload=alert(1)>', "tpl[{{7*7}}]"])
     )
-    rules = RulesConfig([RuleConfig(id=EVIL_RULE, query=EVIL_QUERY, mode="instant")])
+    rules = RulesConfig([RuleConfig(id=EVIL_RULE, name=EVIL_RULE_NAME, query=EVIL_QUERY, mode="instant")])
     config = Config(folder=folder, sites=sites, rules=rules)
     config.ruleset()  # the hostile query is a valid rule
     return config
@@ -447,7 +473,10 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
 
 def test_the_checker_catches_live_markup() -> None:
     """The page check is not vacuous: each kind of injection it looks for is reported."""
-    page = '<html><head><script src="/static/htmx.min.js" defer></script></head><body>{}</body></html>'
+    page = (
+        '<html><head><script src="/static/htmx.min.js" defer></script><script src="/static/keys.js" defer></script>'
+        "</head><body>{}</body></html>"
+    )
     assert page_problems(page.format('<a href="/stories">ok</a> <a href="https://x.example/">ok</a>')) == []
     for injected in [
         "<script>alert(1)</script>",
@@ -460,8 +489,11 @@ def test_the_checker_catches_live_markup() -> None:
         '<span hx-get="/logout" hx-trigger="load">x</span>',
         '<p style="color:red">x</p>',
         "<p>tpl[49]</p>",
+        '<script src="/static/keys.js" defer></script>',
     ]:
         assert page_problems(page.format(injected)), injected
+    assert page_problems("<li>a row</li>", fragment=True) == []
+    assert page_problems("<li>a row</li>") and page_problems(page.format(""), fragment=True)
 
 
 def test_stored_hostile_content_renders_as_text(hostile: Hostile) -> None:
@@ -470,7 +502,7 @@ def test_stored_hostile_content_renders_as_text(hostile: Hostile) -> None:
     assert total == len(PAYLOADS)
     for number in range(1, -(-total // 25) + 1):
         hostile.inert("/stories", {"page": str(number)})
-    for sort in ("oldest", "published", "site", "title"):
+    for sort in ("oldest", "published", "site", "title", "found-oldest", "published-newest", "published-oldest"):
         hostile.inert("/stories", {"sort": sort})
     for status in ("new", "relevant", "irrelevant", "reviewed"):
         hostile.inert("/stories", {"status": status})
@@ -480,6 +512,13 @@ def test_stored_hostile_content_renders_as_text(hostile: Hostile) -> None:
         hostile.inert("/stories", {"rule": rule_id})
     hostile.inert("/rules")
     hostile.inert("/sources")
+
+    states = ("relevant", "irrelevant", "reviewed")  # as the fixture left them: the notes stay too
+    for n, article_id in enumerate(list(hostile.titles)[:30]):
+        rule = (EVIL_RULE, *HOSTILE_RULE_IDS)[n % (len(HOSTILE_RULE_IDS) + 1)]
+        listed = hostile.inert(f"/stories/{article_id}", {"rule": rule, "sort": "title", "q": "robots"})
+        assert 'id="next-story"' in listed or 'id="previous-story"' in listed
+        hostile.row_verdict(article_id, states[n % 3], f"rule={quote(rule)}&sort=site&page=2")
 
     outlets = 0
     for article_id, title in hostile.titles.items():
@@ -504,6 +543,16 @@ def test_hostile_request_values_render_as_text(hostile: Hostile, payload: str) -
     for name in ("status", "from", "until", "sort", "page"):
         hostile.inert("/stories", {name: value})
     hostile.inert("/rules", {"test": value, "since": value})
+    first = next(iter(hostile.titles))
+    hostile.inert(f"/stories/{first}", {"q": value, "rule": value, "site": value})
+    for name in ("status", "from", "until", "sort"):
+        hostile.inert(f"/stories/{first}", {name: value})
+    for back in (
+        value,
+        urlencode({"q": value, "rule": value, "site": value}),
+        urlencode({"sort": value, "page": value}),
+    ):
+        hostile.row_verdict(first, "relevant", back)  # the first article is "relevant" already
     path = f"/stories/{quote(value, safe='')}"
     response = hostile.get(path)  # not a number: a 400 (JSON to this client) or a 404 page
     if response.status_code == 307:  # a trailing slash ("...//" decoded): the same path without it, on this host

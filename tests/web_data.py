@@ -1,4 +1,4 @@
-"""Test data for the review web pages: a configuration of two sites and two rules, and a handful of flagged
+"""Test data for the review web pages: a configuration of two named sites and two named rules, and a handful of flagged
 articles stored through the real save transaction (real rule matches, stories and alerts).
 
 ``seed(engine, config)`` stores, newest last:
@@ -20,8 +20,9 @@ and the date filters are deterministic.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,14 +48,17 @@ CHIPS = "chips"
 ALPHA = "alpha"
 BETA = "beta"
 SITE_NAMES = {ALPHA: "Alpha Daily", BETA: "Beta Wire"}
+RULE_NAMES = {ROBOTS: "Robots & automation", CHIPS: "Chip plants"}
 RULES_TOML = f"""
 [[rule]]
 id = "{ROBOTS}"
+name = "{RULE_NAMES[ROBOTS]}"
 query = "robot* OR automation"
 mode = "instant"
 
 [[rule]]
 id = "{CHIPS}"
+name = "{RULE_NAMES[CHIPS]}"
 query = "semiconductor* OR chipmaker*"
 mode = "digest"
 """
@@ -292,3 +296,46 @@ def form_token(client: TestClient, path: str) -> str:
     found = _TOKEN.search(response.text)
     assert found, f"no form token on {path}"
     return found.group(1)
+
+
+LIST_ITEM = re.compile(r'<li class="story status-(\w+)" id="story-\d+" data-id="(\d+)">')
+
+
+@dataclass
+class Web:
+    """A test client of the review pages over the :func:`seed` data."""
+
+    client: TestClient
+    seeded: Seeded
+    engine: Engine
+
+    def id(self, key: str) -> int:
+        return self.seeded.ids[key]
+
+    def ids(self, *keys: str) -> list[int]:
+        return [self.seeded.ids[k] for k in keys]
+
+    def listed(self, **params: str) -> list[int]:
+        """The article ids the list shows (first page) for these query parameters."""
+        response = self.client.get("/stories", params=params)
+        assert response.status_code == 200, response.text
+        return [int(article_id) for _, article_id in LIST_ITEM.findall(response.text)]
+
+    def triage(self, key: str, state: str, note: str | None = None) -> None:
+        """A verdict given on the story page (without JavaScript)."""
+        path = f"/stories/{self.id(key)}"
+        data = {"state": state, "csrf_token": form_token(self.client, path)}
+        if note is not None:
+            data["note"] = note
+        response = self.client.post(f"{path}/triage", data=data)
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == path
+
+
+@contextlib.contextmanager
+def open_web(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Web]:
+    """The review pages over freshly seeded data (base URL :data:`BASE`)."""
+    config = write_web_config(tmp_path / "config")
+    seeded = seed(engine, config)
+    with web_client(engine, web_settings(tmp_path, database_url, base_url=BASE), config) as client:
+        yield Web(client, seeded, engine)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, or_, select, text, tuple_
 from sqlmodel import Session
 
 from crawler.models import AlertRow, ArticleRow, CrawlRunRow, MatchRow, OutboxAlertRow, OutboxRow, TriageRow
@@ -35,15 +35,50 @@ _alert = AlertRow.__table__.c  # type: ignore[attr-defined]
 _outbox = OutboxRow.__table__.c  # type: ignore[attr-defined]
 _outbox_alert = OutboxAlertRow.__table__.c  # type: ignore[attr-defined]
 
-# Sort keys a request may name, and what they mean (newest first unless the key says otherwise).
-SORTS: dict[str, tuple[Any, ...]] = {
-    "newest": (_article.created_at.desc(), _article.id.desc()),
-    "oldest": (_article.created_at.asc(), _article.id.asc()),
-    "published": (_article.published.desc().nulls_last(), _article.id.desc()),
-    "site": (_article.site_id.asc(), _article.created_at.desc(), _article.id.desc()),
-    "title": (_article.title.asc(), _article.id.asc()),
+
+@dataclass(frozen=True)
+class _Key:
+    """One column of a sort order: its direction, and whether it may be NULL (NULLs come last either way)."""
+
+    column: Any
+    descending: bool = False
+    nullable: bool = False
+
+    def order(self, reverse: bool = False) -> Any:
+        """The ORDER BY term (``reverse``: the opposite order, NULLs first)."""
+        clause = self.column.desc() if self.descending != reverse else self.column.asc()
+        if self.nullable:
+            clause = clause.nulls_first() if reverse else clause.nulls_last()
+        return clause
+
+    def beyond(self, value: Any, reverse: bool) -> ColumnElement[bool] | None:
+        """The rows this column puts strictly after ``value`` (``reverse``: before it); None for none."""
+        if value is None:  # NULLs come last: before one, every value; after one, nothing
+            return self.column.is_not(None) if reverse else None
+        later = self.column < value if self.descending != reverse else self.column > value
+        return or_(later, self.column.is_(None)) if self.nullable and not reverse else later
+
+    def same(self, value: Any) -> ColumnElement[bool]:
+        return self.column.is_(None) if value is None else self.column == value
+
+
+# Sort keys a request may name and what they mean, each ending with the id (a total order, so a story's
+# neighbours are well defined).
+_SORT_KEYS: dict[str, tuple[_Key, ...]] = {
+    "found-newest": (_Key(_article.created_at, descending=True), _Key(_article.id, descending=True)),
+    "found-oldest": (_Key(_article.created_at), _Key(_article.id)),
+    "published-newest": (
+        _Key(_article.published, descending=True, nullable=True),
+        _Key(_article.id, descending=True),
+    ),
+    "published-oldest": (_Key(_article.published, nullable=True), _Key(_article.id)),
+    "site": (_Key(_article.site_id), _Key(_article.created_at, descending=True), _Key(_article.id, descending=True)),
+    "title": (_Key(_article.title), _Key(_article.id)),
 }
-DEFAULT_SORT = "newest"
+SORTS: dict[str, tuple[Any, ...]] = {name: tuple(key.order() for key in keys) for name, keys in _SORT_KEYS.items()}
+# Earlier names of sorts, still taken (bookmarked URLs, scripts calling `review list --sort`).
+SORT_ALIASES = {"newest": "found-newest", "oldest": "found-oldest", "published": "published-newest"}
+DEFAULT_SORT = "found-newest"
 MAX_PER_PAGE = 200
 MAX_ID = 2**31 - 1  # article.id is an INTEGER: 32 bits on PostgreSQL, which refuses a larger value outright
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8)
@@ -70,7 +105,7 @@ def check_text(value: str | None, what: str) -> None:
 @dataclass(frozen=True)
 class StoryFilter:
     """What the list shows: flagged articles of one rule / site / status, found within [since, until), matching
-    the search box ``q``; sorted by one of :data:`SORTS`."""
+    the search box ``q``; sorted by one of :data:`SORTS` (or an alias of one in :data:`SORT_ALIASES`)."""
 
     rule: str | None = None
     site: str | None = None
@@ -85,8 +120,10 @@ class StoryFilter:
         check_text(self.site, "site")
         if self.status is not None and self.status not in STATUSES:
             raise ReviewError(f"unknown status {self.status!r} (one of: {', '.join(STATUSES)})")
-        if self.sort not in SORTS:
+        sort = SORT_ALIASES.get(self.sort, self.sort)
+        if sort not in SORTS:
             raise ReviewError(f"unknown sort {self.sort!r} (one of: {', '.join(SORTS)})")
+        object.__setattr__(self, "sort", sort)  # an alias becomes the sort's name
 
 
 @dataclass(frozen=True)
@@ -208,8 +245,11 @@ def _id_conditions(
     return conditions
 
 
-def _matches(session: Session, flt: StoryFilter, *columns: Any) -> Select[Any]:
-    """``columns`` of the match rows of the articles under ``flt``, its rule filter included.
+def _matches(
+    session: Session, flt: StoryFilter, *columns: Any, articles: Sequence[ColumnElement[bool]] = ()
+) -> Select[Any]:
+    """``columns`` of the match rows of the articles under ``flt``, its rule filter included (and the
+    conditions ``articles`` on article columns).
 
     Counting goes through ``match`` (one row per article and rule): joined to ``article`` only for the site
     and date filters; on SQLite the join then starts from the article index of those filters (the planner
@@ -217,7 +257,7 @@ def _matches(session: Session, flt: StoryFilter, *columns: Any) -> Select[Any]:
     query = select(*columns).select_from(MatchRow).where(*_id_conditions(session, flt, _match.article_id))
     if flt.rule:
         query = query.where(_match.rule_id == flt.rule)
-    article_conditions = _article_conditions(flt)
+    article_conditions = [*_article_conditions(flt), *articles]
     if article_conditions:
         key: ColumnElement[int] = _article.id
         if session.get_bind().dialect.name == "sqlite":
@@ -307,9 +347,47 @@ def iter_stories(session: Session, flt: StoryFilter, limit: int = 100_000, batch
 
 
 # Sorts an index gives in order (article.created_at): a page of those can walk the index and stop.
-_WALKABLE = ("newest", "oldest")
+_WALKABLE = ("found-newest", "found-oldest")
 # Fetching a candidate by id and sorting it costs about this many steps of such a walk.
 _CANDIDATE_COST = 4
+_ITEM_COLUMNS = (
+    _article.id,
+    _article.title,
+    _article.url,
+    _article.site_id,
+    _article.created_at,
+    _article.published,
+    _article.story_id,
+)
+
+
+def _walk_is_cheaper(session: Session, flt: StoryFilter, rows: int, total: int) -> bool:
+    """Whether ``rows`` of the ``total`` articles under ``flt`` are found faster by walking the articles in
+    date order (about rows × articles / total steps) than by sorting the candidates (see :func:`_page`)."""
+    if flt.sort not in _WALKABLE:
+        return False
+    # the articles the walk goes through: those of the site and dates asked for (counted on their index),
+    # else all of them (the largest id: no count of a big table)
+    range_conditions = _article_conditions(flt)
+    size = func.count() if range_conditions else func.coalesce(func.max(_article.id), 0)
+    articles = int(session.execute(select(size).select_from(ArticleRow).where(*range_conditions)).scalar_one())
+    return rows * articles <= _CANDIDATE_COST * total * total
+
+
+def _keys(session: Session, flt: StoryFilter, walk: bool) -> Select[Any]:
+    """The ids of the flagged articles under ``flt`` (unordered): checked one by one along the articles
+    (``walk``), or collected through ``match`` first."""
+    if walk:
+        conditions = [
+            _flagged(flt.rule),
+            *_article_conditions(flt),
+            *_id_conditions(session, flt, _article.id, correlated=True),
+        ]
+        return select(_article.id).where(*conditions)
+    # the candidates first, all of them (a planner seeing LIMIT would rather walk, hoping to stop early)
+    found = _matches(session, replace(flt, site=None, since=None, until=None), _match.article_id.label("id"))
+    candidates = found.distinct().cte("candidates").prefix_with("MATERIALIZED")
+    return select(_article.id).join(candidates, candidates.c.id == _article.id).where(*_article_conditions(flt))
 
 
 def _page(session: Session, flt: StoryFilter, offset: int, limit: int, total: int) -> list[StoryItem]:
@@ -318,40 +396,74 @@ def _page(session: Session, flt: StoryFilter, offset: int, limit: int, total: in
     Two ways: walk the articles in date order, checking each one (matches, then the search index), until the
     page is full: about (offset + limit) × articles / total steps, cheap for a long list; or collect the
     ``total`` candidates through ``match`` and sort them: cheap for a short one. The counts tell which."""
-    columns = (
-        _article.id,
-        _article.title,
-        _article.url,
-        _article.site_id,
-        _article.created_at,
-        _article.published,
-        _article.story_id,
-    )
-    walk = False
-    if flt.sort in _WALKABLE:
-        # the articles the walk goes through: those of the site and dates asked for (counted on their index),
-        # else all of them (the largest id: no count of a big table)
-        range_conditions = _article_conditions(flt)
-        size = func.count() if range_conditions else func.coalesce(func.max(_article.id), 0)
-        articles = int(session.execute(select(size).select_from(ArticleRow).where(*range_conditions)).scalar_one())
-        walk = (offset + limit) * articles <= _CANDIDATE_COST * total * total
+    keys = _keys(session, flt, _walk_is_cheaper(session, flt, offset + limit, total))
     order = SORTS[flt.sort]
-    if walk:
-        conditions = [
-            _flagged(flt.rule),
-            *_article_conditions(flt),
-            *_id_conditions(session, flt, _article.id, correlated=True),
-        ]
-        keys = select(_article.id).where(*conditions)
-    else:
-        # the candidates first, all of them (a planner seeing LIMIT would rather walk, hoping to stop early)
-        found = _matches(session, replace(flt, site=None, since=None, until=None), _match.article_id.label("id"))
-        candidates = found.distinct().cte("candidates").prefix_with("MATERIALIZED")
-        keys = select(_article.id).join(candidates, candidates.c.id == _article.id).where(*_article_conditions(flt))
     # the ids first (from indexes alone where the sort has one), then just those rows
     page = keys.order_by(*order).offset(offset).limit(limit).subquery()
-    rows = session.execute(select(*columns).join(page, page.c.id == _article.id).order_by(*order)).all()
+    rows = session.execute(select(*_ITEM_COLUMNS).join(page, page.c.id == _article.id).order_by(*order)).all()
     return _items(session, rows, flt.rule)
+
+
+def story_items(session: Session, article_ids: Sequence[int], rule: str | None = None) -> list[StoryItem]:
+    """The list rows of these articles, in id order (the snippet of ``rule`` first when it has one)."""
+    ids = [i for i in article_ids if 0 < i <= MAX_ID]
+    if not ids:
+        return []
+    rows = session.execute(select(*_ITEM_COLUMNS).where(_article.id.in_(ids)).order_by(_article.id)).all()
+    return _items(session, rows, rule)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Where an article stands in a list: the stories shown before and after it, how many come before it,
+    whether the list holds it (a verdict may have taken it out of a status filter) and the list's length."""
+
+    previous: int | None
+    next: int | None
+    before: int
+    listed: bool
+    total: int
+
+
+def _beyond(keys: Sequence[_Key], values: Sequence[Any], reverse: bool) -> ColumnElement[bool]:
+    """The rows strictly after (``reverse``: before) the row of ``values`` in the order of ``keys``."""
+    if not any(key.nullable for key in keys) and len({key.descending for key in keys}) == 1:
+        # one direction, no NULLs: a row-value comparison, which both databases answer from an index
+        columns = tuple_(*(key.column for key in keys))
+        bound = tuple_(*(literal(value, key.column.type) for key, value in zip(keys, values, strict=True)))
+        later = keys[0].descending != reverse
+        return columns < bound if later else columns > bound
+    alternatives: list[ColumnElement[bool]] = []
+    same: list[ColumnElement[bool]] = []
+    for key, value in zip(keys, values, strict=True):
+        step = key.beyond(value, reverse)
+        if step is not None:
+            alternatives.append(and_(*same, step))
+        same.append(key.same(value))
+    return or_(*alternatives) if alternatives else false()
+
+
+def neighbours(session: Session, flt: StoryFilter, article_id: int) -> Neighbours:
+    """The stories around ``article_id`` in the list of ``flt`` (in its order), whether or not the list still
+    holds it; ReviewError when there is no such article."""
+    get_article(session, article_id)
+    keys = _SORT_KEYS[flt.sort]
+    values = session.execute(select(*(key.column for key in keys)).where(_article.id == article_id)).one()
+    with _search_plans(session, flt):
+        total = _count(session, flt)
+        if not total:
+            return Neighbours(None, None, 0, False, 0)
+        ids = _keys(session, flt, _walk_is_cheaper(session, flt, 1, total))
+        after, before = _beyond(keys, values, reverse=False), _beyond(keys, values, reverse=True)
+        following = session.execute(ids.where(after).order_by(*SORTS[flt.sort]).limit(1)).scalar()
+        preceding = session.execute(
+            ids.where(before).order_by(*(key.order(reverse=True) for key in keys)).limit(1)
+        ).scalar()
+        earlier = _matches(session, flt, _match.article_id, articles=[before]).distinct().subquery()
+        count = int(session.execute(select(func.count()).select_from(earlier)).scalar_one())
+        listed = _matches(session, flt, _match.article_id, articles=[_article.id == article_id]).limit(1)
+        held = session.execute(listed).first() is not None
+    return Neighbours(preceding, following, count, held, total)
 
 
 def _items(session: Session, rows: Sequence[Any], rule: str | None) -> list[StoryItem]:

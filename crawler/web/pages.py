@@ -7,9 +7,10 @@ GET never changes anything; the one state-changing route (triage) is a POST behi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,13 +24,16 @@ from crawler.review.export import to_csv, to_json
 from crawler.review.highlight import highlight, highlight_paragraphs, spans_for
 from crawler.review.rulestats import Backtest, backtest, rule_stats
 from crawler.review.stories import (
+    DEFAULT_SORT,
     STATUSES,
     ReviewError,
     StoryFilter,
     crawled_site_ids,
     iter_stories,
     list_stories,
+    neighbours,
     story_detail,
+    story_items,
 )
 from crawler.review.triage import mark
 from crawler.rules import RuleError
@@ -41,12 +45,15 @@ logger = logging.getLogger(__name__)
 PER_PAGE = 25
 EXPORT_LIMIT = 100_000
 SORT_LABELS = [
-    ("newest", "newest first"),
-    ("oldest", "oldest first"),
-    ("published", "publication date"),
+    ("found-newest", "found: newest first"),
+    ("found-oldest", "found: oldest first"),
+    ("published-newest", "published: newest first"),
+    ("published-oldest", "published: oldest first"),
     ("site", "site"),
     ("title", "title"),
 ]
+FILTER_KEYS = ("q", "rule", "site", "status", "from", "until", "sort")
+MAX_BACK = 8000  # characters of a list's query string carried by a form
 TEST_PERIODS = ("7d", "30d", "90d", "365d")
 
 
@@ -78,22 +85,50 @@ def _filter(params: dict[str, str]) -> StoryFilter:
             since=since,
             until=until + timedelta(days=1) if until else None,  # "until" names the last day shown
             q=(params.get("q") or "")[:500],
-            sort=params.get("sort") or "newest",
+            sort=params.get("sort") or DEFAULT_SORT,
         )
     except ReviewError as exc:
         raise BadRequest(str(exc)) from None
 
 
-def _params(request: Request) -> dict[str, str]:
-    keys = ("q", "rule", "site", "status", "from", "until", "sort")
-    return {k: request.query_params.get(k, "").strip() for k in keys}
+def _params(source: Mapping[str, str]) -> dict[str, str]:
+    return {k: (source.get(k) or "").strip() for k in FILTER_KEYS}
 
 
-def _page_number(request: Request) -> int:
+def _list_of(source: Mapping[str, str]) -> tuple[dict[str, str], StoryFilter]:
+    """A list's filter parameters (a given sort under its current name) and its StoryFilter; BadRequest for
+    values outside the allow-lists."""
+    params = _params(source)
+    flt = _filter(params)
+    if params["sort"]:
+        params["sort"] = flt.sort  # an older name of the sort becomes the current one
+    return params, flt
+
+
+def _page_number(value: str | None) -> int:
     try:
-        return max(1, min(int(request.query_params.get("page", "1")), 1_000_000))
+        return max(1, min(int(value or "1"), 1_000_000))
     except ValueError:
         raise BadRequest("page: not a number") from None
+
+
+def _back(value: str) -> tuple[dict[str, str], StoryFilter, int]:
+    """The list a form came from (its query string in the field ``back``), validated like the list's own
+    parameters: filter parameters, StoryFilter and page number."""
+    try:
+        pairs = parse_qsl(value[:MAX_BACK], max_num_fields=len(FILTER_KEYS) + 1)
+    except ValueError:
+        raise BadRequest("back: not a list's query string") from None
+    given: dict[str, str] = {}
+    for key, item in pairs:
+        given.setdefault(key, item)
+    params, flt = _list_of(given)
+    return params, flt, _page_number(given.get("page"))
+
+
+def _page_param(page: int) -> int | None:
+    """The ``page`` parameter of a list URL (none for the first page)."""
+    return page if page > 1 else None
 
 
 def bar_height(count: int, series: list[tuple[str, int]]) -> int:
@@ -142,44 +177,65 @@ def install(app: FastAPI) -> None:
         rule = request.query_params.get("rule")
         return RedirectResponse(with_query("/stories", {"rule": rule}), status_code=303)
 
+    def rule_names() -> dict[str, str]:
+        """Configured rules by id (a rule no longer configured is shown by its id)."""
+        return context.config().rule_names()
+
+    def bad_filter(request: Request, exc: BadRequest) -> Response:
+        return render(request, "error.html", {"heading": "Bad filter", "detail": str(exc)}, status=400)
+
+    def row_values(params: dict[str, str], page: int) -> dict[str, Any]:
+        """What each row of a list needs: names, and the list it belongs to (for its links and forms)."""
+        return {
+            "site_names": site_names(),
+            "rule_names": rule_names(),
+            "list_params": params,
+            "back": urlencode([(k, v) for k, v in {**params, "page": _page_param(page)}.items() if v]),
+        }
+
     @router.get("/stories")
     def stories(request: Request) -> Response:
-        params = _params(request)
         try:
-            flt = _filter(params)
-            page_number = _page_number(request)
+            params, flt = _list_of(request.query_params)
+            page_number = _page_number(request.query_params.get("page"))
         except BadRequest as exc:
-            return render(request, "error.html", {"heading": "Bad filter", "detail": str(exc)}, status=400)
+            return bad_filter(request, exc)
         with session() as db:
             page = list_stories(db, flt, page_number, PER_PAGE)
-        params["sort"] = flt.sort
         configured = [rule.id for rule in context.config().rules]
         rules = list(dict.fromkeys([*configured, *sorted(page.rule_counts)]))
-        names = site_names()
+        values = row_values(params, page.page)
         return render(
             request,
             "stories.html",
             {
+                **values,
                 "nav": "stories",
                 "params": params,
+                "sort": flt.sort,
                 "page": page,
                 "rules": rules,
                 "rule_counts": sorted(page.rule_counts.items(), key=lambda kv: (-kv[1], kv[0])),
-                "sites": sorted(names.items(), key=lambda kv: kv[1].lower()),
-                "site_names": names,
+                "sites": sorted(values["site_names"].items(), key=lambda kv: kv[1].lower()),
                 "sorts": SORT_LABELS,
             },
         )
 
-    def story_context(request: Request, article_id: int) -> dict[str, Any] | None:
+    def story_context(article_id: int, params: dict[str, str], flt: StoryFilter) -> dict[str, Any] | None:
         with session() as db:
             try:
                 story = story_detail(db, article_id)
+                place = neighbours(db, flt, article_id)
             except ReviewError:
                 return None
         article = story.article
         hits = [hit for match in story.matches for hit in match.hits]
         names = site_names()
+
+        def story_url(other: int | None) -> str | None:
+            return with_query(f"/stories/{other}", params) if other is not None else None
+
+        list_url = with_query("/stories", params, page=_page_param(place.before // PER_PAGE + 1))
         return {
             "nav": "stories",
             "story": story,
@@ -187,6 +243,14 @@ def install(app: FastAPI) -> None:
             "body": [Markup(p) for p in highlight_paragraphs(article.text, spans_for(hits, "body", len(article.text)))],
             "site_name": names.get(article.site_id, article.site_id),
             "site_names": names,
+            "rule_names": rule_names(),
+            "place": place,
+            "list_params": params,
+            "previous_url": story_url(place.previous),
+            "next_url": story_url(place.next),
+            "list_url": f"{list_url}#story-{article_id}",
+            "filtered": any(v for k, v in params.items() if k != "sort"),
+            "back": urlencode([(k, v) for k, v in params.items() if v]),
         }
 
     def not_found(request: Request, article_id: int) -> Response:
@@ -195,15 +259,31 @@ def install(app: FastAPI) -> None:
 
     @router.get("/stories/{article_id}")
     def story(request: Request, article_id: int) -> Response:
-        values = story_context(request, article_id)
+        """One story, in the list it was opened from (its filter parameters): previous, next and back."""
+        try:
+            params, flt = _list_of(request.query_params)
+        except BadRequest as exc:
+            return bad_filter(request, exc)
+        values = story_context(article_id, params, flt)
         if values is None:
             return not_found(request, article_id)
         return render(request, "story.html", values)
 
     @router.post("/stories/{article_id}/triage", dependencies=[Depends(csrf_protect)])
     def triage(
-        request: Request, article_id: int, state: str = Form(...), note: str | None = Form(None)
+        request: Request,
+        article_id: int,
+        state: str = Form(...),
+        note: str | None = Form(None),
+        back: str = Form(""),
+        to: str = Form(""),
     ) -> Response:
+        """A verdict from the story page (back to it) or from a row of the list (``to=list``: back to the
+        list, or with htmx the row alone); ``back`` is the list's query string."""
+        try:
+            params, flt, page = _back(back)
+        except BadRequest as exc:
+            return bad_filter(request, exc)
         user = getattr(request.state, "user", None)
         with session() as db:
             try:
@@ -212,7 +292,15 @@ def install(app: FastAPI) -> None:
                 if "no article" in str(exc):
                     return not_found(request, article_id)
                 return render(request, "error.html", {"heading": "Cannot save", "detail": str(exc)}, status=400)
-        return RedirectResponse(f"/stories/{article_id}", status_code=303)
+            if to == "list" and request.headers.get("hx-request") == "true":
+                rows = story_items(db, [article_id], flt.rule)
+                if not rows:  # deleted meanwhile
+                    return not_found(request, article_id)
+                return render(request, "_story_row.html", {**row_values(params, page), "item": rows[0]})
+        if to == "list":
+            target = with_query("/stories", params, page=_page_param(page))
+            return RedirectResponse(f"{target}#story-{article_id}", status_code=303)
+        return RedirectResponse(with_query(f"/stories/{article_id}", params), status_code=303)
 
     @router.get("/rules")
     def rules(request: Request) -> Response:
@@ -250,6 +338,7 @@ def install(app: FastAPI) -> None:
                 "backtest": result,
                 "test_error": error,
                 "site_names": names,
+                "rule_names": cfg.rule_names(),
                 "bar_height": bar_height,
             },
         )
@@ -263,7 +352,7 @@ def install(app: FastAPI) -> None:
 
     def export(request: Request, kind: str) -> Response:
         try:
-            flt = _filter(_params(request))
+            _, flt = _list_of(request.query_params)
         except BadRequest as exc:
             return Response(f"{exc}\n", status_code=400, media_type="text/plain; charset=utf-8")
         with session() as db:
