@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Annotated, Any, Literal, overload
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from crawler.config_words import EXPECTED, css_words, did_you_mean, echo, explain, shown, toml_syntax
 from crawler.durations import parse_duration
 
 if TYPE_CHECKING:
@@ -23,6 +34,7 @@ SITES_FILE = "sites.toml"
 RULES_FILE = "rules.toml"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+_LONGEST_DELAY = 3600.0  # seconds
 
 
 def min_interval() -> timedelta:
@@ -40,6 +52,30 @@ def _human(span: timedelta) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
+def _as_duration(value: str, also: str = "") -> timedelta:
+    """``value`` parsed as a duration; ValueError in plain words (``also``: other accepted forms)."""
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(f'not a duration: {shown(value)} (use e.g. "90s", "30m", "2h", "7d", "1h30m"{also})') from None
+
+
+def _seconds(value: Any) -> float | None:
+    """A number of seconds given as a number, a number in quotes or a duration ("2s", "500ms"); None if not."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            try:
+                return parse_duration(value).total_seconds()
+            except ValueError:
+                return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
 class ConfigError(Exception):
     """The configuration is invalid; ``problems`` holds one human-readable line per problem."""
 
@@ -52,8 +88,38 @@ def check_url(value: str) -> str:
     """Accept only absolute http(s) URLs with a host."""
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an absolute http(s) URL: {value!r}")
+        raise ValueError(f"not an absolute http(s) URL: {shown(value)} (it starts with https:// or http://)")
     return value.strip()
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"bad regular expression {shown(value)}: {exc}") from None
+    return value
+
+
+def _check_domain(value: str) -> str:
+    cleaned = value.strip().lower().rstrip(".")
+    if not cleaned or "/" in cleaned or ":" in cleaned or " " in cleaned:
+        host = urlsplit(cleaned).hostname if "://" in cleaned else None
+        hint = f', did you mean "{host}"?' if host else ' (e.g. "example.com")'
+        raise ValueError(f"not a domain name: {shown(value)}: no scheme, port or path{hint}")
+    return cleaned
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"not an email address: {shown(value)}")
+    return value
+
+
+# Entries of list keys, each checked on its own (so that a problem names the entry and its line).
+Url = Annotated[str, AfterValidator(check_url)]
+Regex = Annotated[str, AfterValidator(_check_regex)]
+Domain = Annotated[str, AfterValidator(_check_domain)]
+Email = Annotated[str, AfterValidator(_check_email)]
 
 
 class Listing(BaseModel):
@@ -76,10 +142,12 @@ class Listing(BaseModel):
             return None
         from cssselect import GenericTranslator, SelectorError
 
+        if not value.strip():
+            raise ValueError('the CSS selector is empty (leave out links to follow every link), e.g. links = "h2 a"')
         try:
             GenericTranslator().css_to_xpath(value)
         except SelectorError as exc:
-            raise ValueError(f"bad CSS selector {value!r}: {exc}") from None
+            raise ValueError(f"bad CSS selector {shown(value)}: {css_words(str(exc))}") from None
         return value
 
 
@@ -90,12 +158,12 @@ class SiteConfig(BaseModel):
 
     id: str
     name: str = ""
-    feeds: tuple[str, ...] = ()
-    sitemaps: tuple[str, ...] = ()
+    feeds: tuple[Url, ...] = ()
+    sitemaps: tuple[Url, ...] = ()
     listings: tuple[Listing, ...] = ()
-    allowed_domains: tuple[str, ...] = ()
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    allowed_domains: tuple[Domain, ...] = ()
+    include: tuple[Regex, ...] = ()
+    exclude: tuple[Regex, ...] = ()
     every: str = "30m"
     # A crontab line ("*/20 6-22 * * 1-5") instead of ``every``, in ``timezone``.
     cron: str | None = None
@@ -104,7 +172,8 @@ class SiteConfig(BaseModel):
     jitter: str | None = None
     # A crawl running longer is stopped and recorded as "timeout" (default: NEWSWATCH_CRAWL_TIMEOUT).
     timeout: str | None = None
-    delay: float = Field(default=1.0, ge=0, le=3600)
+    # Seconds between two requests: a number or a duration ("2s", "500ms"), from 0 to an hour.
+    delay: float = 1.0
     enabled: bool = True
     allow_private_network: bool = False
     # Verify the site's TLS certificates (false: accept any, e.g. a self-signed certificate on an intranet).
@@ -117,30 +186,36 @@ class SiteConfig(BaseModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not _SLUG.match(value):
-            raise ValueError(f"{value!r} is not a slug (lower-case letters, digits, '-' or '_', at most 63 characters)")
+            raise ValueError(
+                "expected a slug (lower-case letters, digits, '-' or '_', at most 63 characters), "
+                f'e.g. "example-news"; found {echo(value)}'
+            )
         return value
 
-    @field_validator("feeds", "sitemaps")
+    @field_validator("listings", mode="before")
     @classmethod
-    def _urls(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(check_url(v) for v in values)
+    def _bare_listings(cls, value: Any) -> Any:
+        """A listing may be a bare URL: "https://x/" stands for { url = "https://x/" }."""
+        if isinstance(value, list):
+            return [{"url": item} if isinstance(item, str) else item for item in value]
+        return value
 
-    @field_validator("include", "exclude")
+    @field_validator("delay", mode="before")
     @classmethod
-    def _regexes(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {value!r}: {exc}") from None
-        return values
+    def _delay(cls, value: Any) -> float:
+        seconds = _seconds(value)
+        if seconds is None:
+            raise ValueError(f"expected {EXPECTED[('SiteConfig', 'delay')]}; found {echo(value)}")
+        if not 0 <= seconds <= _LONGEST_DELAY:
+            raise ValueError(f"the delay must be from 0 to 3600 seconds (1h); found {echo(value)}")
+        return seconds
 
     @field_validator("every")
     @classmethod
     def _every(cls, value: str) -> str:
         shortest = min_interval()
-        if parse_duration(value) < shortest:
-            raise ValueError(f"interval {value!r} is shorter than {_human(shortest)} (NEWSWATCH_MIN_INTERVAL)")
+        if _as_duration(value) < shortest:
+            raise ValueError(f"the interval {shown(value)} is shorter than {_human(shortest)} (NEWSWATCH_MIN_INTERVAL)")
         return value
 
     @field_validator("cron")
@@ -153,25 +228,27 @@ class SiteConfig(BaseModel):
         try:
             crontab_trigger(value.strip(), "UTC")
         except ValueError as exc:
-            raise ValueError(f"bad crontab line {value!r}: {exc} (minute hour day month weekday)") from None
+            fields = "" if "minute hour day month weekday" in str(exc) else " (minute hour day month weekday)"
+            raise ValueError(f"bad crontab line {shown(value)}: {exc}{fields}") from None
         return value.strip()
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. UTC, Europe/London)") from None
+            hint = did_you_mean(value, available_timezones())
+            raise ValueError(f"unknown time zone {shown(value)}{hint} (e.g. UTC, Europe/London)") from None
         return value
 
     @field_validator("jitter", "timeout")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_duration(value)
+            _as_duration(value)
         return value
 
     @field_validator("backfill")
@@ -179,7 +256,7 @@ class SiteConfig(BaseModel):
     def _backfill(cls, value: str) -> str:
         value = value.strip().lower()
         if value not in ("all", "0"):
-            parse_duration(value)  # ValueError names the accepted forms
+            _as_duration(value, ', or "all" or "0"')
         return value
 
     @property
@@ -188,15 +265,6 @@ class SiteConfig(BaseModel):
         if self.backfill == "all":
             return None
         return timedelta(0) if self.backfill == "0" else parse_duration(self.backfill)
-
-    @field_validator("allowed_domains")
-    @classmethod
-    def _domains(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(v.strip().lower().rstrip(".") for v in values)
-        for value in cleaned:
-            if not value or "/" in value or ":" in value or " " in value:
-                raise ValueError(f"not a domain name: {value!r} (no scheme, port or path)")
-        return cleaned
 
     @model_validator(mode="after")
     def _defaults(self) -> SiteConfig:
@@ -252,7 +320,7 @@ class ThresholdConfig(BaseModel):
 
     terms: str
     title: bool = True
-    body: int = Field(default=0, ge=0, le=1000)
+    body: int = Field(default=0, ge=0, le=1000, strict=True)
 
     @model_validator(mode="after")
     def _can_hold(self) -> ThresholdConfig:
@@ -277,8 +345,8 @@ class RuleConfig(BaseModel):
     name: str = ""
     query: str
     mode: Literal["instant", "digest"] = "digest"
-    recipients: tuple[str, ...] = ()
-    webhooks: tuple[str, ...] = ()  # Slack, Teams or generic JSON webhook URLs for this rule's alerts
+    recipients: tuple[Email, ...] = ()
+    webhooks: tuple[Url, ...] = ()  # Slack, Teams or generic JSON webhook URLs for this rule's alerts
     threshold: ThresholdConfig | None = None
 
     @field_validator("id")
@@ -291,19 +359,6 @@ class RuleConfig(BaseModel):
         if not self.name.strip():
             object.__setattr__(self, "name", self.id)
         return self
-
-    @field_validator("webhooks")
-    @classmethod
-    def _webhooks(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(check_url(v) for v in values)
-
-    @field_validator("recipients")
-    @classmethod
-    def _emails(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            if not _EMAIL.match(value):
-                raise ValueError(f"not an email address: {value!r}")
-        return values
 
     def to_rule(self) -> Rule:
         """The :class:`crawler.rules.Rule` it declares."""
@@ -319,7 +374,7 @@ class MoneyConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    usd_rates: dict[str, float] = Field(default_factory=dict)
+    usd_rates: dict[str, StrictFloat] = Field(default_factory=dict)
 
     @field_validator("usd_rates")
     @classmethod
@@ -328,9 +383,13 @@ class MoneyConfig(BaseModel):
 
         for code, rate in values.items():
             if code not in CURRENCIES:
-                raise ValueError(f"unknown currency {code!r} (known: {', '.join(sorted(CURRENCIES))})")
+                hint = did_you_mean(code, CURRENCIES)
+                raise ValueError(f"unknown currency {shown(code)}{hint} (known: {', '.join(sorted(CURRENCIES))})")
             if not (0 < rate < float("inf")):
-                raise ValueError(f"the rate of {code} must be a positive number, not {rate!r}")
+                raise ValueError(
+                    f"the rate of {code} must be a positive number of US dollars per unit, e.g. {code} = 1.08; "
+                    f"found {rate:g}"
+                )
         return values
 
 
@@ -408,17 +467,60 @@ class Config:
 # --------------------------------------------------------------------------- loading
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], list[str]]:
+@dataclass
+class _Problems:
+    """The problems of one file, each at its line (0: the file as a whole), reported sorted by line."""
+
+    path: Path
+    found: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, line: int | None, message: str, column: int | None = None) -> None:
+        """Note a problem at ``line`` (and ``column``) of the file."""
+        where = f"{self.path}:{line}" + (f":{column}" if column else "") if line else str(self.path)
+        self.found.append((line or 0, f"{where}: {message}"))
+
+    def report(self, problems: list[str]) -> None:
+        """Append every problem to ``problems``, by line (problems of one line in the order found)."""
+        problems.extend(text for _line, text in sorted(self.found, key=lambda item: item[0]))
+
+
+@dataclass(frozen=True)
+class _Toml:
+    data: dict[str, Any]
+    lines: list[str]
+
+
+def _read_toml(path: Path, problems: _Problems) -> _Toml | None:
+    """The parsed file, or None after noting why it cannot be read (a syntax error with its line and column)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+        problems.add(None, "file not found")
+        return None
+    except UnicodeDecodeError as exc:
+        problems.add(None, f"not UTF-8 text (byte {exc.start + 1} is not UTF-8); save it as UTF-8")
+        return None
+    except OSError as exc:
+        problems.add(None, f"cannot read: {exc.strerror or exc}")
+        return None
+    lines = text.splitlines()
     try:
-        return tomllib.loads(text), text.splitlines()
+        return _Toml(tomllib.loads(text), lines)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: TOML syntax error: {exc}"]) from None
+        line, column, words = toml_syntax(str(exc), lines)
+        if line is None:
+            line, words = max(len(lines), 1), f"{words} (at the end of the file)"
+        problems.add(line, f"TOML syntax error: {words}", column)
+        return None
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_-][A-Za-z0-9_. -]*?)\s*\]\]?\s*(?:#.*)?$")
+
+
+def _header(line: str) -> str | None:
+    """The table name of a ``[name]`` or ``[[name]]`` header line (dotted parts joined by '.'), else None."""
+    found = _HEADER.match(line)
+    return re.sub(r"\s*\.\s*", ".", found.group(1)) if found else None
 
 
 def _table_lines(lines: list[str], name: str) -> list[int]:
@@ -427,79 +529,138 @@ def _table_lines(lines: list[str], name: str) -> list[int]:
     return [i + 1 for i, line in enumerate(lines) if header.match(line)]
 
 
-def _key_line(lines: list[str], start: int, key: str) -> int | None:
-    """The line of ``key = ...`` within the table that starts at line ``start``."""
-    pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+def _key_line(lines: list[str], start: int, key: str, table: str = "") -> int | None:
+    """The line of ``key = ...`` in the table whose header is at line ``start`` (0: the top of the file), or
+    of the ``[table.key]`` header of a sub-table of it."""
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[=.]")
+    in_sub_table = False
     for number in range(start + 1, len(lines) + 1):
         line = lines[number - 1]
-        if re.match(r"^\s*\[", line):
-            break
-        if pattern.match(line):
+        name = _header(line)
+        if name is not None:
+            if not table or not name.startswith(f"{table}."):
+                break
+            if name == f"{table}.{key}" or name.startswith(f"{table}.{key}."):
+                return number
+            in_sub_table = True
+        elif not in_sub_table and pattern.match(line):
             return number
     return None
 
 
-def _place(path: Path, lines: list[str], starts: list[int], kind: str, index: int, raw: Any, key: str) -> str:
-    table_line = starts[index] if index < len(starts) else None
-    line = _key_line(lines, table_line, key) if (table_line and key) else None
-    line = line or table_line
-    ident = raw.get("id") if isinstance(raw, dict) else None
-    what = f"{kind} {ident!r}" if isinstance(ident, str) else f"{kind} #{index + 1}"
-    where = f"{path}:{line}" if line else str(path)
-    return f"{where}: {what}" + (f", key '{key}'" if key else "")
+def _top_line(lines: list[str], name: str) -> int | None:
+    """The line of the top-level key ``name``: ``name = ...`` before any table, or its first header."""
+    for number, line in enumerate(lines, start=1):
+        header = _header(line)
+        if header == name or (header or "").startswith(f"{name}."):
+            return number
+    return _key_line(lines, 0, name)
+
+
+def _entry_line(lines: list[str], key_line: int, entry: Any) -> int:
+    """The line of one entry of a list that may span several lines (found by its text), else ``key_line``."""
+    if isinstance(entry, dict):
+        entry = next((value for value in entry.values() if isinstance(value, str)), None)
+    if isinstance(entry, str) and entry:
+        for number in range(key_line, len(lines) + 1):
+            if number > key_line and _header(lines[number - 1]) is not None:
+                break
+            if entry in lines[number - 1]:
+                return number
+    return key_line
+
+
+def _error_line(lines: list[str], start: int, table: str, loc: tuple[int | str, ...], raw: dict[str, Any]) -> int:
+    """The line of the key (or list entry) an error of the table at line ``start`` is about."""
+    key = loc[0] if loc and isinstance(loc[0], str) else ""
+    line = _key_line(lines, start, key, table) if key and start else None
+    if line is None:
+        return start
+    entries = raw.get(key)
+    if len(loc) > 1 and isinstance(loc[1], int) and isinstance(entries, list) and loc[1] < len(entries):
+        return _entry_line(lines, line, entries[loc[1]])
+    return line
+
+
+def _unknown_top(key: str, name: str, model: type[BaseModel], other_keys: tuple[str, ...]) -> str:
+    if key in model.model_fields:
+        return f"'{key}' is outside any [[{name}]] table: move it below a [[{name}]] line"
+    expected = ", ".join([f"[[{name}]] tables", *(f"[{other}]" for other in other_keys)])
+    return f"unknown top-level key '{key}'{did_you_mean(key, [name, *other_keys])} (expected {expected})"
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One ``[[site]]`` or ``[[rule]]`` table: its header line, its keys and, when they are valid, its model."""
+
+    line: int
+    raw: dict[str, Any]
+    model: BaseModel | None
+
+    @property
+    def ident(self) -> str | None:
+        """The table's ``id``, when it is text."""
+        ident = self.raw.get("id")
+        return ident if isinstance(ident, str) else None
 
 
 def _validate_tables(
-    path: Path, name: str, model: type[BaseModel], problems: list[str], other_keys: tuple[str, ...] = ()
-) -> list[tuple[BaseModel, int, dict[str, Any]]]:
-    data, lines = _read_toml(path)
-    unknown_top = [k for k in data if k != name and k not in other_keys]
-    for key in unknown_top:
-        problems.append(f"{path}: unknown top-level key '{key}' (expected [[{name}]] tables)")
-    tables = data.get(name, [])
+    toml: _Toml, name: str, model: type[BaseModel], problems: _Problems, other_keys: tuple[str, ...] = ()
+) -> list[_Table]:
+    """Every ``[[name]]`` table of the file, validated (``model`` None when invalid: its problems are noted)."""
+    lines = toml.lines
+    for key in toml.data:
+        if key != name and key not in other_keys:
+            problems.add(_top_line(lines, key), _unknown_top(key, name, model, other_keys))
+    tables = toml.data.get(name, [])
     if not isinstance(tables, list):
-        problems.append(f"{path}: '{name}' must be a list of [[{name}]] tables")
+        problems.add(
+            _top_line(lines, name), f"'{name}' must be a list of tables: write [[{name}]] (two brackets) above each one"
+        )
         return []
     starts = _table_lines(lines, name)
-    valid: list[tuple[BaseModel, int, dict[str, Any]]] = []
+    found: list[_Table] = []
     for index, raw in enumerate(tables):
+        start = starts[index] if index < len(starts) else 0
         if not isinstance(raw, dict):
-            problems.append(f"{path}: [[{name}]] #{index + 1} is not a table")
+            problems.add(start or _top_line(lines, name), f"[[{name}]] #{index + 1} is not a table")
             continue
         try:
-            valid.append((model.model_validate(raw), starts[index] if index < len(starts) else 0, raw))
+            found.append(_Table(start, raw, model.model_validate(raw)))
         except ValidationError as exc:
+            table = _Table(start, raw, None)
+            what = f"{name} '{table.ident}'" if table.ident is not None else f"{name} #{index + 1}"
             for error in exc.errors():
-                loc = [str(p) for p in error["loc"]]
-                key = loc[0] if loc else ""
-                detail = ".".join(loc[1:])
-                message = str(error["msg"]).removeprefix("Value error, ")
-                if error["type"] == "extra_forbidden":
-                    message = f"unknown key (allowed: {', '.join(sorted(model.model_fields))})"
-                elif error["type"] == "missing":
-                    message = "required key is missing"
-                place = _place(path, lines, starts, name, index, raw, key)
-                problems.append(f"{place}{f' [{detail}]' if detail else ''}: {message}")
-    return valid
+                path, message = explain(model, error)
+                key = f", key '{path}'" if path else ""
+                problems.add(_error_line(lines, start, name, tuple(error["loc"]), raw), f"{what}{key}: {message}")
+            found.append(table)
+    return found
 
 
-def _duplicates(path: Path, kind: str, items: list[tuple[BaseModel, int, dict[str, Any]]]) -> list[str]:
+def _duplicates(kind: str, tables: list[_Table], problems: _Problems) -> None:
     seen: dict[str, int] = {}
-    problems = []
-    for model, line, _raw in items:
-        ident = str(getattr(model, "id", ""))
+    for table in tables:
+        ident = table.ident
+        if ident is None:
+            continue
         if ident in seen:
-            problems.append(f"{path}:{line}: duplicate {kind} id {ident!r} (first defined at line {seen[ident]})")
+            problems.add(table.line, f"duplicate {kind} id '{ident}' (first defined at line {seen[ident]})")
         else:
-            seen[ident] = line
-    return problems
+            seen[ident] = table.line
 
 
 def load_sites(path: Path, problems: list[str]) -> tuple[SiteConfig, ...]:
-    """Validated sites from ``path``; problems are appended to ``problems``."""
-    items = _validate_tables(path, "site", SiteConfig, problems)
-    problems.extend(_duplicates(path, "site", items))
-    return tuple(m for m, _l, _r in items if isinstance(m, SiteConfig))
+    """Validated sites from ``path``; its problems are appended to ``problems``, sorted by line."""
+    found = _Problems(path)
+    sites: tuple[SiteConfig, ...] = ()
+    toml = _read_toml(path, found)
+    if toml is not None:
+        tables = _validate_tables(toml, "site", SiteConfig, found)
+        _duplicates("site", tables, found)
+        sites = tuple(table.model for table in tables if isinstance(table.model, SiteConfig))
+    found.report(problems)
+    return sites
 
 
 def compile_rules(rules: RulesConfig) -> RuleSet:
@@ -509,27 +670,12 @@ def compile_rules(rules: RulesConfig) -> RuleSet:
     return RuleSet.compile([r.to_rule() for r in rules], aliases=rules.aliases, usd_rates=rules.usd_rates)
 
 
-def _top_table_line(lines: list[str], name: str) -> int | None:
-    """The 1-based line of the ``[name]`` header (or of ``name = ...`` at the top level)."""
-    header = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]")
-    inline = re.compile(rf"^\s*{re.escape(name)}\s*=")
-    in_table = False
-    for number, line in enumerate(lines, start=1):
-        if header.match(line):
-            return number
-        if re.match(r"^\s*\[", line):
-            in_table = True
-        if not in_table and inline.match(line):
-            return number
-    return None
-
-
-def _rules_aliases(path: Path, data: dict[str, Any], lines: list[str], problems: list[str]) -> dict[str, Any]:
+def _rules_aliases(toml: _Toml, problems: _Problems) -> dict[str, Any]:
     """The alias definitions of rules.toml that are strings or lists of strings (others are problems)."""
-    raw = data.get("aliases", {})
-    table_line = _top_table_line(lines, "aliases")
+    raw = toml.data.get("aliases", {})
+    table_line = _top_line(toml.lines, "aliases")
     if not isinstance(raw, dict):
-        problems.append(f"{path}:{table_line or 1}: 'aliases' must be a table of name = 'query expression'")
+        problems.add(table_line or 1, "'aliases' must be a table of name = 'query expression'")
         return {}
     aliases: dict[str, Any] = {}
     for name, value in raw.items():
@@ -537,75 +683,89 @@ def _rules_aliases(path: Path, data: dict[str, Any], lines: list[str], problems:
         if ok:
             aliases[name] = value if isinstance(value, str) else tuple(value)
         else:
-            line = (_key_line(lines, table_line, name) if table_line else None) or table_line or 1
-            problems.append(f"{path}:{line}: alias {name!r}: expected a query expression (a string) or a list of them")
+            line = (_key_line(toml.lines, table_line, name) if table_line else None) or table_line
+            problems.add(
+                line, f"alias '{name}': expected a query expression (a string) or a list of them, "
+                f"e.g. {name} = ['invest*', 'stake']; found {echo(value)}"
+            )
     return aliases
 
 
-def _rules_money(path: Path, data: dict[str, Any], lines: list[str], problems: list[str]) -> dict[str, float]:
+def _rules_money(toml: _Toml, problems: _Problems) -> dict[str, float]:
     """The ``[money] usd_rates`` of rules.toml (validated)."""
-    raw = data.get("money")
+    raw = toml.data.get("money")
     if raw is None:
         return {}
-    table_line = _top_table_line(lines, "money") or 1
+    table_line = _top_line(toml.lines, "money") or 1
     if not isinstance(raw, dict):
-        problems.append(f"{path}:{table_line}: 'money' must be a table, e.g. [money] usd_rates = {{ EUR = 1.08 }}")
+        problems.add(table_line, "'money' must be a table, e.g. [money] usd_rates = { EUR = 1.08 }")
         return {}
     try:
         return MoneyConfig.model_validate(raw).usd_rates
     except ValidationError as exc:
         for error in exc.errors():
-            loc = ".".join(str(part) for part in error["loc"])
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown key (allowed: usd_rates)"
-            line = _key_line(lines, table_line, str(error["loc"][0])) if error["loc"] else None
-            problems.append(f"{path}:{line or table_line}: [money] key '{loc}': {message}")
+            path, message = explain(MoneyConfig, error)
+            key = str(error["loc"][0]) if error["loc"] else ""
+            line = _key_line(toml.lines, table_line, key, "money") if key else None
+            problems.add(line or table_line, f"[money] key '{path}': {message}" if path else f"[money]: {message}")
         return {}
 
 
-def load_rules(path: Path, problems: list[str]) -> RulesConfig:
-    """Validated rules from ``path`` (each query and threshold parsed, with the file's aliases); problems
-    are appended to ``problems``, one line each, naming the file and line, the rule or alias, the key and,
-    for queries, the column and what was expected there."""
+def _check_queries(toml: _Toml, tables: list[_Table], aliases: dict[str, Any], problems: _Problems) -> list[RuleConfig]:
+    """The valid rules whose query and threshold parse (with the file's aliases); the queries of invalid
+    rules are checked too, so that one run names every problem."""
     from crawler.rules import RuleError, parse_aliases, parse_query, parse_threshold
 
-    items = _validate_tables(path, "rule", RuleConfig, problems, other_keys=("aliases", "money"))
-    problems.extend(_duplicates(path, "rule", items))
-    data, lines = _read_toml(path)
-    aliases = _rules_aliases(path, data, lines, problems)
-    usd_rates = _rules_money(path, data, lines, problems)
+    lines = toml.lines
     alias_errors: list[RuleError] = []
     parsed = parse_aliases(aliases, alias_errors)
-    aliases_line = _top_table_line(lines, "aliases")
+    aliases_line = _top_line(lines, "aliases")
     for error in alias_errors:
         name = (error.alias or "").split("[")[0]
         original = next((key for key in aliases if key.lower() == name), name)
         line = (_key_line(lines, aliases_line, original) if aliases_line else None) or aliases_line or 1
-        problems.append(f"{path}:{line}: {error}")
+        problems.add(line, str(error))
     rules: list[RuleConfig] = []
-    for model, line, _raw in items:
-        assert isinstance(model, RuleConfig)
+    for table in tables:
+        model = table.model if isinstance(table.model, RuleConfig) else None
+        query = model.query if model else table.raw.get("query")
+        threshold = table.raw.get("threshold")
+        terms = threshold.get("terms") if isinstance(threshold, dict) else None
         try:
-            parse_query(model.query, model.id, parsed)
+            if isinstance(query, str):
+                parse_query(query, table.ident, parsed)
+            if model and model.threshold is not None:
+                parse_threshold(model.threshold.to_threshold(), model.id, parsed)
+            elif not model and isinstance(terms, str):
+                parse_query(terms, table.ident, parsed, key="threshold.terms")
         except RuleError as exc:
-            where = _key_line(lines, line, "query") or line
-            problems.append(f"{path}:{where}: {exc}")
+            key = "threshold" if exc.key and exc.key.startswith("threshold") else "query"
+            problems.add(_key_line(lines, table.line, key, "rule") or table.line, str(exc))
             continue
-        if model.threshold is not None:
-            threshold = model.threshold
-            try:
-                parse_threshold(threshold.to_threshold(), model.id, parsed)
-            except RuleError as exc:
-                where = _key_line(lines, line, "threshold") or line
-                problems.append(f"{path}:{where}: {exc}")
-                continue
-        rules.append(model)
-    return RulesConfig(rules, aliases, usd_rates)
+        if model:
+            rules.append(model)
+    return rules
+
+
+def load_rules(path: Path, problems: list[str]) -> RulesConfig:
+    """Validated rules from ``path`` (each query and threshold parsed, with the file's aliases); problems
+    are appended to ``problems``, one line each and sorted by line, naming the file and line, the rule or
+    alias, the key and, for queries, the column and what was expected there."""
+    found = _Problems(path)
+    rules = RulesConfig()
+    toml = _read_toml(path, found)
+    if toml is not None:
+        tables = _validate_tables(toml, "rule", RuleConfig, found, other_keys=("aliases", "money"))
+        _duplicates("rule", tables, found)
+        aliases = _rules_aliases(toml, found)
+        usd_rates = _rules_money(toml, found)
+        rules = RulesConfig(_check_queries(toml, tables, aliases, found), aliases, usd_rates)
+    found.report(problems)
+    return rules
 
 
 def load_config(folder: Path) -> Config:
-    """Load both files from ``folder``; raise ConfigError listing every problem found."""
+    """Load both files from ``folder``; raise ConfigError listing every problem of both (each file's by line)."""
     problems: list[str] = []
     if not folder.is_dir():
         raise ConfigError([f"{folder}: configuration folder not found (set NEWSWATCH_CONFIG or --config)"])
