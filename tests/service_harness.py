@@ -171,3 +171,15 @@ def runs(engine: Engine, site_id: str | None = None) -> list[CrawlRunRow]:
 def finished_runs(engine: Engine, site_id: str) -> list[CrawlRunRow]:
     """The site's runs that are over."""
     return [run for run in runs(engine, site_id) if run.status != "running"]
+
+
+def run_once(env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`newswatch run --once` in a real process: its exit code, stdout (the summary line) and logs (stderr)."""
+    command = [sys.executable, "-m", "crawler", "run", "--once"]
+    return subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+def status(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`newswatch status ARGS` in a real process."""
+    command = [sys.executable, "-m", "crawler", "status", *args]
+    return subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -173,13 +173,13 @@ print(json.dumps({r.site_id: {"status": r.status, "problems": r.problems} for r 
 """
 
 
-def failing_dns_env(*names: str) -> dict[str, str]:
-    """This environment with the failing resolver of tests/failing_dns for ``names`` (checked to be in place
-    before anything resolves: a made-up name must never reach a real DNS server)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+def with_failing_dns(env: dict[str, str], *names: str) -> dict[str, str]:
+    """``env`` with the failing resolver of tests/failing_dns for ``names``, checked to be in place before
+    anything resolves (a made-up name must never reach a real DNS server)."""
+    env = dict(env)
     env["PYTHONPATH"] = os.pathsep.join([str(FAILING_DNS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["NEWSWATCH_TEST_NXDOMAIN"] = ",".join(names)
-    probe = "import sitecustomize, socket; print(sitecustomize.__file__, sorted(sitecustomize.FAILING))"
+    probe = "import sitecustomize; print(sitecustomize.__file__, sorted(sitecustomize.FAILING))"
     found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert found.stdout.split(" ", 1) == [str(FAILING_DNS / "sitecustomize.py"), f"{sorted(names)}\n"], found
     return env
@@ -211,7 +211,8 @@ def test_a_crawl_names_the_root_cause_first(tmp_path: Path, tls_site: LocalSite)
         database = f"sqlite:///{tmp_path / 'newswatch.db'}"
         result = subprocess.run(
             [sys.executable, "-c", CRAWL, str(config), database],
-            env=failing_dns_env("news.example.com"), cwd=REPO, capture_output=True, text=True, timeout=100,
+            env=with_failing_dns(dict(os.environ), "news.example.com"),
+            cwd=REPO, capture_output=True, text=True, timeout=100,
         )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr

@@ -157,8 +157,12 @@ def test_run_once_crawls_what_is_due_and_exits(tmp_path: Path, smtp: SMTPServer)
         command = [sys.executable, "-m", "crawler", "run", "--once"]
         first = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
         assert first.returncode == 0, first.stderr[-3000:]
+        assert first.stdout.splitlines() == [
+            "run --once: 1 due site crawled (1 finished), 1 new article, 1 flagged; 0 alerts sent"  # backfill = "0"
+        ]
         second = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
-        assert second.returncode == 0, second.stderr[-3000:]
+        assert second.returncode == 0, second.stderr[-3000:]  # nothing due is not a failure
+        assert second.stdout.splitlines() == ["run --once: no site was due; 0 alerts sent; 1 site not due"]
         assert site.hits["/feed.xml"] == 1  # the second run found nothing due: the interval is one hour
         engine = _engine(f"sqlite:///{tmp_path / 'data' / 'newswatch.db'}")
         assert [r.status for r in runs(engine)] == ["finished"]

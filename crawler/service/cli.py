@@ -10,12 +10,15 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from crawler.settings import Settings
+
+if TYPE_CHECKING:
+    from crawler.service.status import ServiceStatus
 
 ConfigOpt = Annotated[
     Path | None,
@@ -91,7 +94,7 @@ def run(
 ) -> None:
     """Run Newswatch as a service: crawl every site on its schedule, send alerts and digests, watch health."""
     from crawler.alerts.cli import mail_config, transport_for
-    from crawler.cli import _config, _database, fail, start_process
+    from crawler.cli import _config, _database, fail, out, start_process
     from crawler.service.locks import LockBusy, scheduler_lock
     from crawler.service.service import Service
     from crawler.web.app import WebContext, create_app, embedded_server
@@ -122,6 +125,8 @@ def run(
             code = asyncio.run(service.run(once=once, web=server))
     except LockBusy:
         fail("another `newswatch run` already schedules this deployment (same database): only one may run", 2)
+    if service.once_report is not None:
+        out.print(service.once_report.summary(), markup=False)
     raise typer.Exit(code)
 
 
@@ -133,22 +138,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _ago(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "-"
-    seconds = int((now - moment).total_seconds())
-    if seconds < 120:
-        return f"{seconds}s ago"
-    if seconds < 7200:
-        return f"{seconds // 60}m ago"
-    if seconds < 172800:
-        return f"{seconds // 3600}h ago"
-    return f"{seconds // 86400}d ago"
-
-
 def status(
     check: Annotated[
-        bool, typer.Option("--check", help="Exit 1 unless the database answers and the service beats.")
+        bool,
+        typer.Option("--check", help="Exit 1 unless the database answers and the service beats (or, run from "
+                     "cron, the last `run --once` is recent)."),
     ] = False,
     format: Annotated[StatusFormat, typer.Option("--format", "-f", help="Output format.")] = StatusFormat.table,
     config: ConfigOpt = None,
@@ -157,7 +151,7 @@ def status(
     from crawler.cli import _config, _settings, clean, err, fail, out
     from crawler.logs import setup_logging
     from crawler.service.service import health_policy
-    from crawler.service.status import service_status
+    from crawler.service.status import NOT_STARTED, service_status
     from crawler.store import StoreError, create_db_engine
 
     settings = _settings(config)
@@ -174,61 +168,121 @@ def status(
         record["healthy"] = report.healthy
         out.print(json.dumps(record, default=_json_default, ensure_ascii=False), markup=False)
     else:
-        now = report.checked_at
-        beat = report.heartbeat
-        verdict = "[green]healthy[/]" if report.healthy else "[bold red]unhealthy[/]"
-        out.print(f"Service: {verdict}", markup=True)
-        if beat is not None:
-            out.print(
-                f"  instance {clean(beat.instance)}, {beat.state}, started {_ago(beat.started_at, now)}, "
-                f"last heartbeat {_ago(beat.beat_at, now)}",
-                markup=False,
-            )
-        for problem in report.problems:
-            out.print(f"  {clean(problem)}", markup=False)
-        if report.database_ok:
-            box = report.outbox
-            out.print(
-                f"Outbox: {box.get('pending', 0)} pending, {box.get('sending', 0)} sending, "
-                f"{box.get('failed', 0)} failed, {box.get('sent_24h', 0)} sent in 24h",
-                markup=False,
-            )
-            for line in report.failed_messages:
-                out.print(f"  failed: {clean(line)}", markup=False)
-            _sites_table(report.sites, now)
+        _print_status(report)
     if check and not report.healthy:
-        err.print("unhealthy: " + "; ".join(clean(p) for p in report.problems), markup=False)
+        verdict = "" if report.mode == NOT_STARTED else "unhealthy: "
+        err.print(verdict + "; ".join(clean(p) for p in report.problems), markup=False)
         raise typer.Exit(1)
 
 
-def _sites_table(sites: list[Any], now: datetime) -> None:
+def _print_status(report: ServiceStatus) -> None:
     from crawler.cli import clean, out
+    from crawler.service.status import NOT_STARTED, ago
 
-    table = Table(title=f"{len(sites)} site(s)", title_justify="left")
-    columns = ("site", "state", "last crawl", "last success", "fails", "new/run", "403/429/5xx", "robots",
-               "no article", "no date", "last new")
-    for column in columns:
-        left = column in ("site", "state", "last crawl", "last success", "last new")
-        table.add_column(column, justify="left" if left else "right")
-    colours = {"ok": "green", "broken": "bold red", "degraded": "yellow", "silent": "yellow", "new": "dim"}
+    now = report.checked_at
+    beat = report.heartbeat
+    if report.mode == NOT_STARTED:
+        out.print(f"Service: [yellow]{clean(report.summary)}[/]", markup=True)
+    elif report.healthy:
+        out.print(f"Service: [green]healthy[/] ({clean(report.summary)})", markup=True)
+    else:
+        out.print("Service: [bold red]unhealthy[/]", markup=True)
+    if beat is not None:
+        out.print(
+            f"  instance {clean(beat.instance)}, {beat.state}, started {ago(beat.started_at, now)}, "
+            f"last heartbeat {ago(beat.beat_at, now)}",
+            markup=False,
+        )
+        if beat.details.get("summary"):
+            out.print(f"  last {clean(str(beat.details['summary']))}", markup=False)
+    if not report.healthy and report.mode != NOT_STARTED:
+        for problem in report.problems:
+            out.print(f"  {clean(problem)}", markup=False)
+    if report.database_ok:
+        box = report.outbox
+        out.print(
+            f"Outbox: {box.get('pending', 0)} pending, {box.get('sending', 0)} sending, "
+            f"{box.get('failed', 0)} failed, {box.get('sent_24h', 0)} sent in 24h",
+            markup=False,
+        )
+        for line in report.failed_messages:
+            out.print(f"  failed: {clean(line)}", markup=False)
+        _sites_table(report.sites, now)
+
+
+WIDE = 140  # columns from which the status table shows every figure (narrower: on the lines under it)
+STATE_COLOURS = {"ok": "green", "failing": "red", "broken": "bold red", "degraded": "yellow", "silent": "yellow",
+                 "new": "dim"}
+
+
+def _sites_table(sites: list[Any], now: datetime) -> None:
+    """The sites' table: site, state, last crawl, last success, fails and new/run always (ids never cut); the
+    HTTP, robots.txt, extraction and date figures as columns in a wide terminal, else under the table."""
+    from rich import box
+
+    from crawler.cli import clean, out
+    from crawler.service.status import ago
+
+    wide = out.width >= WIDE
+    table = Table(title=f"{len(sites)} site(s)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  show_edge=False, collapse_padding=True)
+    table.add_column("site", no_wrap=True, min_width=max([len(clean(s.site_id)) for s in sites] + [4]))
+    table.add_column("state", no_wrap=True)
+    table.add_column("last crawl")
+    table.add_column("last success")
+    table.add_column("fails", justify="right")
+    table.add_column("new/run", justify="right")
+    if wide:
+        for column in ("403/429/5xx", "robots", "no article", "no date"):
+            table.add_column(column, justify="right")
+        table.add_column("last new")
     for site in sites:
-        table.add_row(
+        row = [
             clean(site.site_id),
-            f"[{colours.get(site.state, 'white')}]{site.state}[/]",
-            f"{_ago(site.last_run_at, now)} ({site.last_status})" if site.last_run_at else "-",
-            _ago(site.last_success_at, now),
+            f"[{STATE_COLOURS.get(site.state, 'white')}]{site.state}[/]",
+            _last_crawl(site, now),
+            ago(site.last_success_at, now),
             str(site.consecutive_failures),
             f"{site.articles_per_run:.1f}",
-            f"{site.http_403}/{site.http_429}/{site.http_5xx}",
-            str(site.robots_denied),
-            f"{site.extraction_failed_share:.0%}",
-            f"{site.undated_share:.0%}",
-            _ago(site.last_new_at, now),
-        )
+        ]
+        if wide:
+            row += [f"{site.http_403}/{site.http_429}/{site.http_5xx}", str(site.robots_denied),
+                    f"{site.extraction_failed_share:.0%}", f"{site.undated_share:.0%}", ago(site.last_new_at, now)]
+        table.add_row(*row)
     out.print(table)
     for site in sites:
-        if site.state in ("broken", "degraded", "silent") and site.reason:
-            out.print(f"{clean(site.site_id)}: {clean(site.reason)}", markup=False)
+        for line in _site_lines(site, now, figures=not wide):
+            out.print(f"{clean(site.site_id)}: {clean(line)}", markup=False)
+    if not wide and sites:
+        out.print(f"(every figure: a terminal of {WIDE} columns or more, or --format json)", markup=False)
+
+
+def _last_crawl(site: Any, now: datetime) -> str:
+    """When the last crawl ran, and how it ended unless it simply finished."""
+    from crawler.service.status import ago
+
+    if site.last_run_at is None:
+        return "-"
+    when = ago(site.last_run_at, now)
+    return when if site.last_status == "finished" else f"{when} ({site.last_status})"
+
+
+def _site_lines(site: Any, now: datetime, figures: bool) -> list[str]:
+    """What is said of a site under the table: why it is not ok, its last error, and (narrow) its figures."""
+    from crawler.health import RECENT_RUNS
+    from crawler.service.status import ago
+
+    lines = []
+    if site.state not in ("ok", "new") and site.reason:
+        lines.append(f"{site.state}: {site.reason}")
+    if site.last_error and site.state not in ("failing", "broken"):  # (their reason says it)
+        lines.append(f"last error {ago(site.last_error_at, now)}: {site.last_error}")
+    counts = {"HTTP 403": site.http_403, "HTTP 429": site.http_429, "HTTP 5xx": site.http_5xx,
+              "robots.txt denials": site.robots_denied}
+    if figures and any(counts.values()):
+        found = ", ".join(f"{name} x{count}" for name, count in counts.items() if count)
+        lines.append(f"in the last {RECENT_RUNS} crawls: {found}")
+    return lines
 
 
 def web(

@@ -22,7 +22,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -30,11 +30,11 @@ from sqlmodel import Session, col, select
 from crawler.alerts.mailconfig import MailConfig
 from crawler.config import RULES_FILE, SITES_FILE, Config, ConfigError, SiteConfig, load_config
 from crawler.durations import parse_duration
-from crawler.health import HealthPolicy, OpsMail, evaluate_site
-from crawler.models import CrawlRunRow, utcnow
+from crawler.health import HealthPolicy, OpsMail, evaluate_site, run_failed
+from crawler.models import CrawlRunRow, OutboxRow, utcnow
 from crawler.service.crawljob import ChildCrawl, CrawlLimits, crawl_in_child
 from crawler.service.schedule import first_run, last_starts, next_due, site_trigger
-from crawler.service.status import beat
+from crawler.service.status import ONCE, SERVICE, beat
 from crawler.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -68,10 +68,54 @@ def instance_name() -> str:
 
 @dataclass
 class OnceReport:
-    """What `newswatch run --once` did."""
+    """What `newswatch run --once` did: the due sites' crawl runs as recorded, the messages it delivered."""
 
-    crawled: list[str] = field(default_factory=list)
+    crawled: list[str] = field(default_factory=list)  # the due sites
     not_due: list[str] = field(default_factory=list)
+    runs: dict[str, CrawlRunRow] = field(default_factory=dict)  # due site -> its crawl run (none: not recorded)
+    sent: int = 0  # messages delivered (alerts, digests, operator alerts)
+    queued: int = 0  # messages still waiting to be delivered
+    interrupted: bool = False  # a signal stopped it before the crawls ended
+
+    def outcome(self, site_id: str) -> str:
+        """"finished", "failed" (as site health counts failures, or nothing recorded) or the run's status."""
+        run = self.runs.get(site_id)
+        if run is None or run_failed(run):
+            return "failed"
+        return run.status
+
+    def exit_code(self) -> int:
+        """1 when every due crawl failed; 0 when nothing was due or one succeeded."""
+        return 1 if self.crawled and all(self.outcome(s) == "failed" for s in self.crawled) else 0
+
+    def summary(self) -> str:
+        """The one line `run --once` prints."""
+        if self.crawled:
+            outcomes: dict[str, list[str]] = {}
+            for site_id in self.crawled:
+                outcomes.setdefault(self.outcome(site_id), []).append(site_id)
+            parts = [f"{len(outcomes.pop('finished'))} finished"] if "finished" in outcomes else []
+            parts += [f"{len(sites)} {outcome}: {_names(sites)}" for outcome, sites in outcomes.items()]
+            new = sum(run.new_articles for run in self.runs.values())
+            flagged = sum(run.flagged for run in self.runs.values())
+            line = (f"{_plural(len(self.crawled), 'due site')} crawled ({', '.join(parts)}), "
+                    f"{_plural(new, 'new article')}, {flagged} flagged")
+        else:
+            line = "no site was due"
+        line += f"; {_plural(self.sent, 'alert')} sent" + (f" ({self.queued} still queued)" if self.queued else "")
+        if self.not_due:
+            line += f"; {_plural(len(self.not_due), 'site')} not due"
+        if self.interrupted:
+            line += "; stopped by a signal before the crawls ended"
+        return f"run --once: {line}"
+
+
+def _plural(count: int, what: str) -> str:
+    return f"{count} {what}" if count == 1 else f"{count} {what}s"
+
+
+def _names(site_ids: list[str], most: int = 5) -> str:
+    return ", ".join(site_ids[:most]) + (f" and {len(site_ids) - most} more" if len(site_ids) > most else "")
 
 
 class Service:
@@ -114,6 +158,9 @@ class Service:
         self.scheduler: AsyncIOScheduler | None = None
         self.web_server: Any = None
         self.signals = 0
+        self.mode = SERVICE  # what the heartbeats say: SERVICE, or ONCE for `run --once`
+        self.run_ids: dict[str, int] = {}  # site -> the run id of its last crawl by this process
+        self.once_report: OnceReport | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -186,6 +233,8 @@ class Service:
                     )
             finally:
                 self.children.pop(site.id, None)
+        if result.run_id is not None:
+            self.run_ids[site.id] = result.run_id
         await asyncio.to_thread(evaluate_site, self.engine, site, self.policy, self.ops, self.clock())
         if result.flagged or result.new_articles:
             self._spawn("send", self.send)
@@ -260,10 +309,17 @@ class Service:
         await asyncio.to_thread(self.reap_abandoned)
         await asyncio.to_thread(run_maintenance, self.engine, self.settings, self.clock())
 
-    async def heartbeat(self, state: str = "running") -> None:
-        """Tell `newswatch status` and /readyz that the service is alive."""
-        details = {"running_crawls": sorted(self.children), "sites": len(self.sites())}
+    async def heartbeat(self, state: str = "running", **extra: Any) -> None:
+        """Tell `newswatch status` and /readyz that the service is alive (and whether it is a --once run)."""
+        details = {"running_crawls": sorted(self.children), "sites": len(self.sites()), "mode": self.mode, **extra}
         await asyncio.to_thread(beat, self.engine, self.instance, self.started_at, state, details, self.clock())
+
+    async def _beat_while_running(self) -> None:
+        """Beat every heartbeat interval (a --once run that takes a while is seen alive, and a killed one not)."""
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            with contextlib.suppress(SQLAlchemyError):
+                await self.heartbeat()
 
     def reap_abandoned(self) -> int:
         """Mark "abandoned" the runs still "running" whose service process on this host is gone, or which
@@ -445,9 +501,18 @@ class Service:
         logger.info("service %s stopped", self.instance)
 
     async def run_once(self) -> int:
-        """Crawl every site that is due (or never crawled), then deliver, digest, assess, tidy up."""
-        report = OnceReport()
+        """Crawl every site that is due (or never crawled), then deliver, digest, assess, tidy up; the exit
+        code (1 when every due crawl failed). What it did is in ``once_report``."""
+        self.mode = ONCE
+        report = self.once_report = OnceReport()
         await self.heartbeat()
+        beating = asyncio.ensure_future(self._beat_while_running())
+        try:
+            return await self._run_once(report)
+        finally:
+            beating.cancel()
+
+    async def _run_once(self, report: OnceReport) -> int:
         with Session(self.engine) as session:
             lasts = last_starts(session, [s.id for s in self.sites()])
         now = self.clock()
@@ -465,6 +530,8 @@ class Service:
             while not all(c.done() for c in crawls) and not self.stopping.is_set():
                 await asyncio.wait([*crawls, stopper], return_when=asyncio.FIRST_COMPLETED)
             if self.stopping.is_set():
+                report.crawled, report.interrupted = [s.id for s in due], True
+                await asyncio.to_thread(self._read_back, report)
                 await self.shutdown()
                 return 0
         stopper.cancel()
@@ -472,14 +539,32 @@ class Service:
         for name, job in (("send", self.send), ("digests", self.digests), ("health", self.health),
                           ("maintenance", self.maintenance)):
             await self._guarded(name, job)
-        await self.heartbeat("stopped")
+        await asyncio.to_thread(self._read_back, report)
+        await self.heartbeat("stopped", summary=report.summary())
         logger.info(
-            "run --once: crawled %d site(s), %d not due",
-            len(report.crawled),
-            len(report.not_due),
-            extra={"crawled": report.crawled, "not_due": report.not_due},
+            "%s",
+            report.summary(),
+            extra={"crawled": report.crawled, "not_due": report.not_due, "event": "run_once"},
         )
-        return 0
+        return report.exit_code()
+
+    def _read_back(self, report: OnceReport) -> None:
+        """The crawl runs this process's crawls recorded, and the messages delivered since it started."""
+        try:
+            with Session(self.engine) as session:
+                ids = [run_id for site_id, run_id in self.run_ids.items() if site_id in report.crawled]
+                rows = session.exec(select(CrawlRunRow).where(col(CrawlRunRow.id).in_(ids))).all() if ids else []
+                report.runs = {row.site_id: row for row in rows}
+                for row in rows:
+                    session.expunge(row)
+                sent = select(func.count()).where(
+                    col(OutboxRow.status) == "sent", col(OutboxRow.sent_at) >= self.started_at
+                )
+                report.sent = int(session.exec(sent).one())
+                queued = select(func.count()).where(col(OutboxRow.status).in_(("pending", "sending")))
+                report.queued = int(session.exec(queued).one())
+        except SQLAlchemyError as exc:
+            logger.error("run --once: cannot read back what it did: %s", str(exc).splitlines()[0])
 
 
 def loop_time() -> float:

@@ -94,17 +94,20 @@ def create_app(context: WebContext) -> FastAPI:
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
-        """Ready: the database answers and the service's heartbeat is fresh (503 otherwise)."""
+        """Ready as `newswatch status --check` says: the database answers and the service's heartbeat is fresh,
+        or (cron) the last `run --once` is recent enough (503 otherwise)."""
         status = await asyncio.to_thread(
             service_status,
             context.engine,
-            (),
+            context.config().sites,
             context.policy(),
             context.settings.heartbeat_interval,
             with_sites=False,
         )
         body: dict[str, Any] = {
             "status": "ok" if status.healthy else "unavailable",
+            "mode": status.mode,
+            "summary": status.summary,
             "database": status.database_ok,
             "heartbeat_age": round(status.heartbeat.age, 1) if status.heartbeat else None,
             "problems": status.problems,
