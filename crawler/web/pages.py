@@ -347,7 +347,13 @@ def install(app: FastAPI) -> None:
     def sources(request: Request) -> Response:
         from crawler.service.status import service_status
 
-        status = service_status(context.engine, all_sites(), context.policy(), context.settings.heartbeat_interval)
+        status = service_status(
+            context.engine,
+            all_sites(),
+            context.policy(),
+            context.settings.heartbeat_interval,
+            schedule=context.config().sites,  # as `newswatch status` judges a cron setup: configured sites only
+        )
         return render(request, "sources.html", {"nav": "sources", "sites": status.sites, "service": status})
 
     def export(request: Request, kind: str) -> Response:
