@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import random
 import signal
 import subprocess
@@ -445,4 +446,40 @@ def test_broken_and_silent_sources_raise_one_ops_alert_each_and_one_recovery(
         assert "HTTP 403" in broken.message.get_content()
         (down,) = [r for r in runs(engine, "down") if r.status == "failed"][:1]
         assert down.stats["http_5xx"] >= 1
+        engine.dispose()
+
+
+def test_sighup_reloads_the_configuration_and_emails_use_its_names(tmp_path: Path, smtp: SMTPServer) -> None:
+    with SampleSite(now=datetime.now(UTC)) as site:
+        sites = [local_site("sample", site.base_url, name="Sample News", feeds=[f"{site.base_url}/feed.xml"],
+                            every="3s")]
+        config = write_config(tmp_path / "config", sites)
+        db_url = f"sqlite:///{tmp_path / 'data' / 'newswatch.db'}"
+        env = service_env(tmp_path, config, database_url=db_url, smtp_url=smtp.url)
+        service = ServiceProcess(env, tmp_path / "service.log").start()
+        engine = _engine(db_url)
+        try:
+            wait_until(lambda: finished_runs(engine, "sample"), 90, "the first crawl", service)
+            sites[0]["name"] = "Renamed Daily"
+            write_config(tmp_path / "config", sites)
+            os.kill(service.pid, signal.SIGHUP)
+            wait_until(lambda: "configuration reloaded" in service.log_text() or None, 30, "the reload", service)
+            story = dataclasses.replace(
+                site.articles[0],
+                slug="softbank-quillfeather-after-reload",
+                title="SoftBank to invest $3 billion in Quillfeather Robotics",
+                teaser=NEWS,
+                body="\n\n".join([NEWS, *site.articles[0].body.split("\n\n")[1:]]),
+                published=datetime.now(UTC).replace(microsecond=0),
+            )
+            site.publish(story)
+            (mail,) = wait_until(
+                lambda: [r for r in smtp.handler.received if "Quillfeather" in str(r.message["Subject"])],
+                90, "the instant alert after the reload", service,
+            )
+            text = mail.message.get_body(("plain",)).get_content()
+            assert "Renamed Daily" in text and "Sample News" not in text
+            assert service.terminate(timeout=40) == 0
+        finally:
+            service.stop_quietly()
         engine.dispose()

@@ -399,7 +399,7 @@ class Service:
         """Re-read the configuration (SIGHUP); keep the running one if the files are invalid."""
         try:
             config = load_config(self.config.folder)
-            mail = MailConfig.from_settings(self.settings, config.rules)
+            mail = MailConfig.from_settings(self.settings, config.rules, config.site_names())
         except ConfigError as exc:
             for problem in exc.problems:
                 logger.error("reload refused, configuration kept: %s", problem)
