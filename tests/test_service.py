@@ -477,7 +477,9 @@ def test_sighup_reloads_the_configuration_and_emails_use_its_names(tmp_path: Pat
                 lambda: [r for r in smtp.handler.received if "Quillfeather" in str(r.message["Subject"])],
                 90, "the instant alert after the reload", service,
             )
-            text = mail.message.get_body(("plain",)).get_content()
+            body = mail.message.get_body(("plain",))
+            assert body is not None
+            text = body.get_content()
             assert "Renamed Daily" in text and "Sample News" not in text
             assert service.terminate(timeout=40) == 0
         finally:
