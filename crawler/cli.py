@@ -626,7 +626,8 @@ def _show_test_result(source: str, title: str, found: Match | None, format: Matc
         out.print(Text.assemble("  terms: ", clean(", ".join(found.terms))))
         if found.amounts:
             amounts = ", ".join(
-                f"{a.text} ({a.currency} {a.value:,.0f}" + (f" ≈ ${a.usd:,.0f})" if a.usd else ")")
+                f"{a.text} ({a.currency} {a.value:,.0f}"
+                + (f" ≈ ${a.usd:,.0f})" if a.usd and a.currency != "USD" else ")")
                 for a in found.amounts
             )
             out.print(Text.assemble("  amounts: ", clean(amounts)))
