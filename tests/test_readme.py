@@ -122,3 +122,16 @@ def test_every_option_the_section_prints_exists(argv: list[str]) -> None:
     assert help_.returncode == 0, help_.stderr
     for option in (a.split("=")[0] for a in argv if a.startswith("--")):
         assert option in help_.stdout, (argv, option)
+
+
+def test_the_example_site_of_the_configuration_guide_is_valid(tmp_path: Path) -> None:
+    from crawler.config import load_config
+
+    guide = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    example = next(b for b in re.findall(r"```toml\n(.*?)```", guide, flags=re.S) if "[[site]]" in b)
+    shutil.copy(REPO / "config" / "rules.toml", tmp_path / "rules.toml")
+    (tmp_path / "sites.toml").write_text(example, encoding="utf-8")
+    (site,) = load_config(tmp_path).sites
+    assert site.delay == 2.0 and [listing.url for listing in site.listings] == [
+        "https://news.example.com/biz/", "https://news.example.com/tech/"
+    ]
