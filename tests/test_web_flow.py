@@ -273,6 +273,11 @@ def test_after_a_verdict_the_next_story_is_one_click_away(web: Web) -> None:
     triage = after.page[after.page.index('<section id="triage"') :]
     assert f'<a class="next-link" href="{html.escape(following)}">Next story →</a>' in triage
     assert story_nav(web, following).place == "story 1 of 4"
+    by_title = story_nav(web, f"/stories/{web.id('kobo')}?status=new&sort=title")  # between its neighbours by title
+    assert by_title.place == "no longer in this list"
+    assert by_title.previous == f"/stories/{web.id('nanofab')}?status=new&sort=title"
+    assert by_title.next == f"/stories/{web.id('arms')}?status=new&sort=title"
+    assert by_title.back == f"/stories?status=new&sort=title#story-{web.id('kobo')}"
 
 
 @pytest.mark.parametrize(

@@ -445,24 +445,42 @@ def _beyond(keys: Sequence[_Key], values: Sequence[Any], reverse: bool) -> Colum
 
 def neighbours(session: Session, flt: StoryFilter, article_id: int) -> Neighbours:
     """The stories around ``article_id`` in the list of ``flt`` (in its order), whether or not the list still
-    holds it; ReviewError when there is no such article."""
+    holds it (a verdict may have taken it out of a status filter); ReviewError when there is no such article.
+
+    About one pass over the list's candidates: in a date order, the first story on either side of its sort
+    values (walking the articles where that is cheaper, see :func:`_page`) and a count of those before it;
+    in another order, the candidates ranked (the article must be one of them)."""
     get_article(session, article_id)
     keys = _SORT_KEYS[flt.sort]
-    values = session.execute(select(*(key.column for key in keys)).where(_article.id == article_id)).one()
+    order = SORTS[flt.sort]
     with _search_plans(session, flt):
         total = _count(session, flt)
         if not total:
             return Neighbours(None, None, 0, False, 0)
-        ids = _keys(session, flt, _walk_is_cheaper(session, flt, 1, total))
+        listed = _matches(session, flt, _match.article_id, articles=[_article.id == article_id]).limit(1)
+        held = session.execute(listed).first() is not None
+        if held and flt.sort not in _WALKABLE:
+            ranked = (
+                _keys(session, flt, walk=False)
+                .add_columns(
+                    func.lag(_article.id).over(order_by=order).label("preceding"),
+                    func.lead(_article.id).over(order_by=order).label("following"),
+                    func.row_number().over(order_by=order).label("place"),
+                )
+                .subquery()
+            )
+            found = session.execute(select(ranked).where(ranked.c.id == article_id)).one()
+            return Neighbours(found.preceding, found.following, int(found.place) - 1, True, total)
+        values = session.execute(select(*(key.column for key in keys)).where(_article.id == article_id)).one()
         after, before = _beyond(keys, values, reverse=False), _beyond(keys, values, reverse=True)
-        following = session.execute(ids.where(after).order_by(*SORTS[flt.sort]).limit(1)).scalar()
+        ids = _keys(session, flt, _walk_is_cheaper(session, flt, 1, total))
+        following = session.execute(ids.where(after).order_by(*order).limit(1)).scalar()
         preceding = session.execute(
             ids.where(before).order_by(*(key.order(reverse=True) for key in keys)).limit(1)
         ).scalar()
-        earlier = _matches(session, flt, _match.article_id, articles=[before]).distinct().subquery()
+        # counted over the candidates: a walk would go through every article before it
+        earlier = _keys(session, flt, walk=False).where(before).subquery()
         count = int(session.execute(select(func.count()).select_from(earlier)).scalar_one())
-        listed = _matches(session, flt, _match.article_id, articles=[_article.id == article_id]).limit(1)
-        held = session.execute(listed).first() is not None
     return Neighbours(preceding, following, count, held, total)
 
 
