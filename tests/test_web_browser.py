@@ -1,5 +1,6 @@
 """The review page in a real browser (Debian chromium through Playwright) over the stories `newswatch demo`
-flagged: list, rule filter and search through htmx, triage on the story page, precision on the rules page.
+flagged: list, rule filter and search through htmx, triage on the story page, precision on the rules page,
+and the keyboard: moving through the list, verdicts on its rows and on story pages, next story.
 
 Every page must run without a console error, an uncaught exception or a Content-Security-Policy violation.
 """
@@ -120,8 +121,10 @@ def test_list_filters_by_rule_and_searches_in_place(site: Site, page: Tab) -> No
     expected = site.flagged(RULE)
     expect(p.locator("#results .counts .total")).to_have_text(f"{len(expected)} stories")
     assert shown_titles(p) == expected
+    name = site.config.rule_names()[RULE]
+    assert name != RULE
     for story in p.locator("#results li.story").all():
-        assert RULE in story.locator(".meta .rule").all_inner_texts()
+        expect(story.locator(f".meta .rule[data-rule='{RULE}']")).to_have_text(name)  # its name, not its id
     assert marker_kept(p), "the rule filter reloaded the whole page instead of swapping #results"
     expect(p.locator("select[name=rule]")).to_have_value(RULE)
 
@@ -148,8 +151,8 @@ def test_triage_on_the_story_page_is_stored_shown_and_counted(site: Site, page: 
     (title,) = shown_titles(p)
     assert title in site.flagged(RULE, "MediBox")
     p.locator("#results a.title", has_text=title).click()
-    p.wait_for_url(re.compile(r"/stories/\d+$"))
-    article_id = int(p.url.rsplit("/", 1)[1])
+    p.wait_for_url(re.compile(rf"/stories/\d+\?q=MediBox&rule={RULE}$"))  # the story, in the list it came from
+    article_id = int(p.url.split("/stories/", 1)[1].split("?")[0])
     expect(p.locator("h1#title")).to_have_text(title)
     expect(p.locator("#triage #status")).to_have_text("new")
     screenshot(p, "story-page.png")
@@ -184,6 +187,79 @@ def test_triage_on_the_story_page_is_stored_shown_and_counted(site: Site, page: 
     p.goto(f"{site.url}/rules")
     precision = p.locator(f"tr[data-rule='{RULE}'] td.precision")
     expect(precision).to_have_text(re.compile(r"^100%\s+of 1$"))
+    assert page.problems == []
+
+
+OTHER_RULE = "ai-iot-investment"
+
+
+def selected(page: Page) -> list[str]:
+    """The ids of the selected rows (one at most)."""
+    return list(page.locator("#results li.story.selected").evaluate_all("rows => rows.map(r => r.dataset.id)"))
+
+
+def verdict(site: Site, article_id: str) -> str | None:
+    with Session(site.engine) as db:
+        row = db.get(TriageRow, int(article_id))
+        return row.state if row else None
+
+
+def test_keys_move_mark_open_and_go_on_to_the_next_story(site: Site, page: Tab) -> None:
+    p = page.page
+    query = f"rule={OTHER_RULE}&sort=published-oldest"
+    p.goto(f"{site.url}/stories?{query}")
+    rows = p.locator("#results li.story").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert len(rows) >= 3
+    assert all(verdict(site, article_id) is None for article_id in rows[:3])
+    expect(p.locator("#keys-hint")).to_be_visible()
+    expect(p.locator("#keys-hint")).to_contain_text("j / k next / previous story")
+    keep_marker(p)
+
+    assert selected(p) == []
+    for key, expected in (("j", rows[0]), ("j", rows[1]), ("j", rows[2]), ("k", rows[1])):
+        p.keyboard.press(key)
+        assert selected(p) == [expected], key
+    expect(p.locator("#results li.story.selected")).to_be_in_viewport()
+
+    search = p.locator("input[name=q]")
+    search.click()
+    p.keyboard.press("j")  # typing in the search box: a letter, not a move
+    expect(search).to_have_value("j")
+    assert selected(p) == [rows[1]]
+    search.fill("")
+    search.evaluate("box => box.blur()")
+
+    p.keyboard.press("r")  # the selected row, marked relevant in place
+    row = p.locator(f"#results li.story[data-id='{rows[1]}']")
+    expect(row.locator(".badge")).to_have_text("relevant")
+    expect(row.locator("button[value=new]")).to_be_visible()
+    assert verdict(site, rows[1]) == "relevant"
+    assert marker_kept(p), "the verdict on a row reloaded the whole page instead of swapping the row"
+    assert selected(p) == [rows[1]]  # still selected after the swap
+    assert p.locator(f"#results li.story[data-id='{rows[0]}'] .badge").inner_text() == "new"
+
+    p.keyboard.press("Enter")
+    p.wait_for_url(re.compile(rf"/stories/{rows[1]}\?"))
+    assert query in p.url
+    expect(p.locator("#triage #status")).to_have_text("relevant")
+    expect(p.locator("#keys-hint")).to_be_visible()
+
+    p.keyboard.press("j")  # the next story of the same filtered, sorted list
+    p.wait_for_url(re.compile(rf"/stories/{rows[2]}\?"))
+    assert query in p.url
+    expect(p.locator("#previous-story")).to_have_attribute("href", f"/stories/{rows[1]}?{query}")
+    keep_marker(p)
+    p.keyboard.press("i")
+    expect(p.locator("#triage #status")).to_have_text("not relevant")
+    assert verdict(site, rows[2]) == "irrelevant"
+    assert marker_kept(p), "the verdict key reloaded the story page instead of swapping the verdict box"
+    expect(p.locator("#triage a.next-link")).to_be_visible()  # and the next story is one click away
+
+    p.keyboard.press("u")  # back to the list, the story shown selected
+    p.wait_for_url(re.compile(rf"/stories\?{re.escape(query)}#story-{rows[2]}$"))
+    assert selected(p) == [rows[2]]
+    expect(p.locator(f"#results li.story[data-id='{rows[2]}'] .badge")).to_have_text("not relevant")
+    screenshot(p, "stories-keys.png")
     assert page.problems == []
 
 
