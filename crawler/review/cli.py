@@ -233,7 +233,7 @@ def _print_table(items: list[StoryItem], total: int, page: int, pages: int) -> N
     for item in items:
         rules = Text(clean(", ".join(item.rules) if not wide else "\n".join(item.rules)))
         headline = Text(clean(item.title))
-        row = [
+        row: list[str | Text] = [
             str(item.article_id),
             item.found.strftime("%Y-%m-%d %H:%M" if wide else "%Y-%m-%d"),
             Text(clean(item.site_id)),
