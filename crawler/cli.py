@@ -293,7 +293,7 @@ def demo(
     from crawler.crawl import crawl_sites, run_on_reactor
     from crawler.datadir import ResetError, reset_data
     from crawler.demo.server import SampleSite
-    from crawler.demo_run import DEMO_NOW, demo_site_config, print_flagged
+    from crawler.demo_run import DEMO_NOW, DEMO_SITE_ID, demo_site_config, print_flagged
     from crawler.httpcache import http_cache
 
     check_versions()
@@ -302,7 +302,7 @@ def demo(
     cfg = _config(settings)
     if reset:
         try:
-            removed = reset_data(settings.data_dir, settings.resolved_database_url())
+            removed = reset_data(settings.data_dir, settings.resolved_database_url(), DEMO_SITE_ID)
         except ResetError as exc:
             fail(str(exc), EXIT_CONFIG)
         except OSError as exc:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -24,10 +28,40 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(url.database)
 
 
-def reset_data(data_dir: Path, database_url: str) -> list[Path]:
+def other_sites(database: Path, own_site: str) -> list[str]:
+    """The sites other than ``own_site`` whose articles the SQLite file holds (read only; none without a file)."""
+    if not database.is_file():
+        return []
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as db:
+            rows = db.execute("SELECT DISTINCT site_id FROM article WHERE site_id != ?", (own_site,)).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise ResetError(f"cannot read {database}: {exc}") from None
+    return sorted(str(row[0]) for row in rows)
+
+
+def busy_locks(data_dir: Path) -> list[str]:
+    """The locks of ``data_dir/locks`` a running process holds (a `newswatch run`, or a crawl of that site)."""
+    busy = []
+    for path in sorted((data_dir / "locks").glob("*.lock")):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except BlockingIOError:
+            busy.append(path.stem)
+        finally:
+            os.close(fd)
+    return busy
+
+
+def reset_data(data_dir: Path, database_url: str, own_site: str) -> list[Path]:
     """Remove the SQLite database (with its WAL and journal files), the outbox and the HTTP cache of
-    ``data_dir``; returns what was removed. Only a SQLite database inside ``data_dir`` is removed: any other
-    database raises ResetError (its owner drops it, not a demo command)."""
+    ``data_dir``; returns what was removed. Refused (ResetError) unless the database is a SQLite file inside
+    ``data_dir`` holding no site's articles but ``own_site``'s, and no process holds its locks: a reset never
+    takes the user's own sites, nor a database in use, with it."""
     database = sqlite_file(database_url)
     root = data_dir.resolve()
     if database is None:
@@ -39,6 +73,16 @@ def reset_data(data_dir: Path, database_url: str) -> list[Path]:
         raise ResetError(
             f"--reset removes only what lies in the data folder ({data_dir}); the database {database} is elsewhere"
         )
+    others = other_sites(database, own_site)
+    if others:
+        raise ResetError(
+            f"--reset would delete the articles of {', '.join(others)} too: {database} holds more than the demo's. "
+            f"Remove the file yourself if you mean it, or set NEWSWATCH_DATA_DIR to another folder for the demo"
+        )
+    busy = busy_locks(data_dir)
+    if busy:
+        who = "a `newswatch run`" if "_scheduler" in busy else f"a crawl of {', '.join(busy)}"
+        raise ResetError(f"{who} is using {data_dir}: stop it first")
     removed: list[Path] = []
     for path in (database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
         if path.exists():

@@ -136,3 +136,72 @@ def test_demo_reports_a_busy_port(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot start the sample site" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_reset_keeps_the_users_own_sites_and_a_running_service(tmp_path: Path) -> None:
+    import fcntl
+
+    from crawler.demo_run import DEMO_SITE_ID
+    from tests.alerts_data import store
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    port = free_port()
+    assert run_demo(tmp_path, port).returncode == 0
+    database = tmp_path / "data" / "newswatch.db"
+    # A lock held as `newswatch run` holds it: the reset waits for nobody, it refuses.
+    locks = tmp_path / "data" / "locks"
+    locks.mkdir(exist_ok=True)
+    fd = os.open(locks / "_scheduler.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        busy = run_demo(tmp_path, port, "--reset")
+    finally:
+        os.close(fd)
+    assert busy.returncode == 2 and "a `newswatch run` is using data: stop it first" in busy.stderr
+    # An article of the user's own site: the reset refuses to take it with the demo's.
+    engine = open_database(f"sqlite:///{database}")
+    store(engine, None, 1, [], site_id="my-news")
+    engine.dispose()
+    refused = run_demo(tmp_path, port, "--reset")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--reset would delete the articles of my-news too" in refused.stderr
+    engine = open_database(f"sqlite:///{database}")
+    with Session(engine) as session:
+        sites = set(session.exec(select(ArticleRow.site_id)).all())
+    engine.dispose()
+    assert sites == {DEMO_SITE_ID, "my-news"}
+
+
+def test_the_demo_never_mails_its_sample_stories(tmp_path: Path) -> None:
+    """With a mail server in ./.env (as the README suggests), the demo sends nothing and sets its alerts aside;
+    an alert of a real site waiting in the outbox is left for the mail server."""
+    from crawler.demo_run import DEMO_SITE_ID
+    from crawler.models import AlertRow, OutboxRow
+    from tests.alerts_data import recorder, store
+    from tests.smtp_server import SMTPServer
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    database = f"sqlite:///{tmp_path / 'data' / 'newswatch.db'}"
+    engine = open_database(database)
+    real = store(engine, recorder(), 1, site_id="my-news")  # an instant alert of a real site, not sent yet
+    engine.dispose()
+    smtp = SMTPServer()
+    smtp.start()
+    try:
+        (tmp_path / ".env").write_text(f"NEWSWATCH_SMTP_URL={smtp.url}\nNEWSWATCH_MAIL_TO=me@example.com\n",
+                                       encoding="utf-8")
+        result = run_demo(tmp_path, free_port())
+        assert result.returncode == 0, result.stderr
+        assert smtp.handler.received == []
+    finally:
+        smtp.stop()
+    assert "set aside, not sent: NEWSWATCH_SMTP_URL or NEWSWATCH_WEBHOOKS is set" in result.stdout
+    assert not (tmp_path / "data" / "outbox").exists() or not list((tmp_path / "data" / "outbox").iterdir())
+    engine = open_database(database)
+    with Session(engine) as session:
+        alerts = session.exec(select(AlertRow, ArticleRow.site_id).join(ArticleRow)).all()
+        demo = [a for a, site in alerts if site == DEMO_SITE_ID]
+        assert demo and all(a.suppressed for a in demo)
+        assert [(a.article_id, a.suppressed) for a, site in alerts if site == "my-news"] == [(real, False)]
+        assert session.exec(select(OutboxRow)).all() == []
+    engine.dispose()

@@ -143,16 +143,27 @@ def after_demo(
     console: Console, settings: Settings, config: Config, engine: Engine, demo_site: SiteConfig | None = None
 ) -> None:
     """The mail step of `newswatch demo`: instant alerts, then a digest of what it flagged, and where they are.
-    ``demo_site``: the sample site crawled, named in the emails (default: the bundled one)."""
+    ``demo_site``: the sample site crawled, named in the emails (default: the bundled one). The demo's emails
+    always go to the outbox folder, never to a mail server or webhook the settings (or ./.env) name: the
+    sample stories are not news for anybody's inbox."""
+    from crawler.alerts.outbox import suppress_site_alerts
     from crawler.demo_run import demo_site_config
 
     site = demo_site or demo_site_config("http://127.0.0.1")  # only its id and name are used here
     mail = mail_config(settings, config, [site])
     console.print()
+    if mail.smtp_url or mail.all_webhooks():
+        # The sample stories are not news for anybody's inbox or chat, and other alerts waiting in the outbox
+        # must still go to the mail server: the demo's own alerts are set aside, and nothing is sent now.
+        count = suppress_site_alerts(engine, site.id, "the demo's sample site: never sent to a mail server")
+        console.print(
+            f"Alerts: {count} of the sample site set aside, not sent: NEWSWATCH_SMTP_URL or NEWSWATCH_WEBHOOKS "
+            f"is set, and the demo never mails its sample stories (`alerts list` shows them as suppressed).",
+            markup=False,
+        )
+        return
     instant = send_instant(console, engine, mail)
     digest = send_digest_now(console, engine, mail)
-    if mail.smtp_url:
-        return
     if instant.sent or digest.delivery.sent:
         console.print(f"Open the new .eml files in {mail.outbox_dir} with any mail program.", markup=False)
     else:

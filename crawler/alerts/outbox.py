@@ -518,3 +518,18 @@ def alert_statuses(session: Session, config: MailConfig, limit: int | None = Non
                     )
                 )
     return result
+
+
+def suppress_site_alerts(engine: Engine, site_id: str, reason: str) -> int:
+    """Mark the not yet planned alerts of ``site_id``'s articles suppressed with ``reason`` (never sent);
+    returns how many. For the demo's sample site when a real mail server or webhook is configured."""
+    carried = exists().where(col(OutboxAlertRow.alert_id) == col(AlertRow.id))
+    of_site = sa_select(col(ArticleRow.id)).where(col(ArticleRow.site_id) == site_id)
+    with Session(engine) as session:
+        result = session.execute(
+            update(AlertRow)
+            .where(col(AlertRow.suppressed).is_(False), col(AlertRow.article_id).in_(of_site), ~carried)
+            .values(suppressed=True, reason=reason)
+        )
+        session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
