@@ -314,10 +314,14 @@ class Service:
         details = {"running_crawls": sorted(self.children), "sites": len(self.sites()), "mode": self.mode, **extra}
         await asyncio.to_thread(beat, self.engine, self.instance, self.started_at, state, details, self.clock())
 
-    async def _beat_while_running(self) -> None:
-        """Beat every heartbeat interval (a --once run that takes a while is seen alive, and a killed one not)."""
-        while True:
-            await asyncio.sleep(self.settings.heartbeat_interval)
+    async def _beat_while_running(self, done: asyncio.Event) -> None:
+        """Beat every heartbeat interval until ``done`` (a --once run that takes a while is seen alive, and a
+        killed one not). It ends between beats, never during one: a beat cut off in its thread could still
+        commit "running" after the final "stopped"."""
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.settings.heartbeat_interval)
+                return
             with contextlib.suppress(SQLAlchemyError):
                 await self.heartbeat()
 
@@ -506,13 +510,19 @@ class Service:
         self.mode = ONCE
         report = self.once_report = OnceReport()
         await self.heartbeat()
-        beating = asyncio.ensure_future(self._beat_while_running())
-        try:
-            return await self._run_once(report)
-        finally:
-            beating.cancel()
+        done = asyncio.Event()
+        beating = asyncio.ensure_future(self._beat_while_running(done))
 
-    async def _run_once(self, report: OnceReport) -> int:
+        async def stop_beating() -> None:
+            done.set()
+            await beating
+
+        try:
+            return await self._run_once(report, stop_beating)
+        finally:
+            done.set()
+
+    async def _run_once(self, report: OnceReport, stop_beating: Callable[[], Awaitable[None]]) -> int:
         with Session(self.engine) as session:
             lasts = last_starts(session, [s.id for s in self.sites()])
         now = self.clock()
@@ -532,6 +542,7 @@ class Service:
             if self.stopping.is_set():
                 report.crawled, report.interrupted = [s.id for s in due], True
                 await asyncio.to_thread(self._read_back, report)
+                await stop_beating()
                 await self.shutdown()
                 return 0
         stopper.cancel()
@@ -540,6 +551,7 @@ class Service:
                           ("maintenance", self.maintenance)):
             await self._guarded(name, job)
         await asyncio.to_thread(self._read_back, report)
+        await stop_beating()
         await self.heartbeat("stopped", summary=report.summary())
         logger.info(
             "%s",
