@@ -115,14 +115,19 @@ def _runs(session: Session, site_id: str, now: datetime) -> list[CrawlRunRow]:
 
 
 def _succeeded_before(session: Session, site_id: str, now: datetime) -> bool:
-    """Whether a crawl of the site finished with something fetched, or without errors, before the window."""
-    query = select(CrawlRunRow.id).where(
-        col(CrawlRunRow.site_id) == site_id,
-        col(CrawlRunRow.started_at) < now - WINDOW,
-        col(CrawlRunRow.status) == "finished",
-        (col(CrawlRunRow.errors) == 0) | (col(CrawlRunRow.new_articles) + col(CrawlRunRow.skipped) > 0),
+    """Whether a crawl of the site succeeded (by :func:`run_failed`'s measure) before the window; the newest
+    ``MAX_RUNS`` finished runs before it are looked at."""
+    query = (
+        select(CrawlRunRow)
+        .where(
+            col(CrawlRunRow.site_id) == site_id,
+            col(CrawlRunRow.started_at) < now - WINDOW,
+            col(CrawlRunRow.status) == "finished",
+        )
+        .order_by(col(CrawlRunRow.started_at).desc())
+        .limit(MAX_RUNS)
     )
-    return session.exec(query.limit(1)).first() is not None
+    return any(not run_failed(run) for run in session.exec(query))
 
 
 def _assess_stored(session: Session, site: SiteConfig, policy: HealthPolicy, now: datetime) -> SiteHealth:

@@ -195,6 +195,16 @@ def test_a_success_before_the_window_means_it_did_succeed_once(engine: Engine) -
     assert health.reason == "the last crawl failed: feed: HTTP 404 (not found)"
 
 
+def test_an_old_crawl_of_known_pages_only_was_a_success_too(engine: Engine) -> None:
+    """Before the window the same measure applies as inside it: a run that met errors but fetched copies of
+    known stories (duplicates) did not fail."""
+    add_run(engine, NOW - timedelta(days=40), errors=2, duplicates=4)
+    add_run(engine, NOW - timedelta(days=41), "failed", errors=1)
+    add_run(engine, NOW - timedelta(minutes=10), "failed", errors=1, message=DNS)
+    health = evaluate_site(engine, SITE, POLICY, OPS, NOW)
+    assert health.state == "failing" and not health.never_succeeded
+
+
 def test_failing_then_ok_sends_nothing(engine: Engine) -> None:
     add_run(engine, NOW - timedelta(hours=3), new=2)
     add_run(engine, NOW - timedelta(hours=2), "failed", errors=1, message=DNS)
