@@ -666,6 +666,17 @@ def config_check(config: ConfigOpt = None) -> None:
         f"{settings.config}: OK — {len(cfg.sites)} sites ({enabled} enabled), {len(cfg.rules)} rules",
         markup=False,
     )
+    print_env_file_settings()
+
+
+def print_env_file_settings() -> None:
+    """Name the settings that came from the .env file (not their values: some are secrets)."""
+    from crawler.envfile import loaded
+
+    found = loaded()
+    if found:
+        origin = next(iter(found.values())).path
+        out.print(f"settings from {origin}: {', '.join(sorted(found))}", markup=False)
 
 
 def main() -> None:

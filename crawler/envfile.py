@@ -51,8 +51,10 @@ def env_file_path(environ: MutableMapping[str, str] | None = None) -> Path | Non
 
 
 def _line_of(lines: list[str], key: str) -> int | None:
+    """The line of the last assignment of ``key`` (the one python-dotenv keeps)."""
     pattern = re.compile(rf"^\s*(?:export\s+)?{re.escape(key)}\s*=")
-    return next((number for number, line in enumerate(lines, start=1) if pattern.match(line)), None)
+    found = [number for number, line in enumerate(lines, start=1) if pattern.match(line)]
+    return found[-1] if found else None
 
 
 def load_env_file(environ: MutableMapping[str, str] | None = None) -> dict[str, Origin]:
@@ -64,25 +66,35 @@ def load_env_file(environ: MutableMapping[str, str] | None = None) -> dict[str, 
     environ = os.environ if environ is None else environ
     path = env_file_path(environ)
     _loaded.clear()
-    if path is None or not path.is_file():
-        if path is not None and environ.get(ENV_FILE_VARIABLE) and not path.exists():
+    if path is None or not path.exists():
+        if path is not None and environ.get(ENV_FILE_VARIABLE):
             raise EnvFileError(f"{path}: file not found (named by {ENV_FILE_VARIABLE})")
         return {}
+    if not path.is_file():
+        raise EnvFileError(f"{path}: not a file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise EnvFileError(f"{path}: cannot read: {reason}") from None
     lines = text.splitlines()
+    present = {name.upper() for name in environ}
     for key, value in dotenv_values(path, encoding="utf-8").items():
-        if not key.upper().startswith(PREFIX) or key == ENV_FILE_VARIABLE or value is None:
+        # Upper-case names only, compared without case with the environment's (the settings are read without
+        # case): a "newswatch_data_dir" line can never win over an exported NEWSWATCH_DATA_DIR.
+        if not key.startswith(PREFIX) or key == ENV_FILE_VARIABLE or value is None:
             continue
-        if key in environ:  # the environment wins, as with compose
+        if key in present:  # the environment wins, as with compose
             continue
         environ[key] = value
         _loaded[key] = Origin(path, _line_of(lines, key))
     if _loaded:
         logger.debug("settings read from %s: %s", path, ", ".join(sorted(_loaded)))
+    return dict(_loaded)
+
+
+def loaded() -> dict[str, Origin]:
+    """The variables the last load_env_file() set, with where each was written."""
     return dict(_loaded)
 
 

@@ -44,6 +44,10 @@ def test_the_cli_reads_dot_env_in_the_working_directory(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "sqlite:///from-dotenv/newswatch.db" in result.stdout
     assert (workdir / "from-dotenv" / "newswatch.db").is_file()
+    for command in (("config", "check"), ("status",)):  # which settings came from the file, not their values
+        shown = _newswatch(workdir, *command)
+        assert "settings from .env: NEWSWATCH_DATA_DIR, NEWSWATCH_WEB_PASSWORD" in shown.stdout, shown.stderr
+        assert "s3cret" not in shown.stdout + shown.stderr
 
 
 def test_the_environment_wins_over_dot_env(workdir: Path) -> None:
@@ -106,3 +110,18 @@ def test_an_unreadable_file_is_an_error(tmp_path: Path) -> None:
     path.write_bytes(b"NEWSWATCH_MAIL_TO=\xff\xfe\n")
     with pytest.raises(EnvFileError, match=r"bad\.env: cannot read"):
         load_env_file({"NEWSWATCH_ENV_FILE": str(path)})
+
+
+def test_the_last_assignment_counts_and_lower_case_names_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "app.env"
+    path.write_text("NEWSWATCH_MAIL_TO=first@example.com\nnewswatch_data_dir=lower\n"
+                    "NEWSWATCH_MAIL_TO=second@example.com\n", encoding="utf-8")
+    environ = {"NEWSWATCH_ENV_FILE": str(path), "newswatch_base_url": "https://set.example"}
+    loaded = load_env_file(environ)
+    assert environ["NEWSWATCH_MAIL_TO"] == "second@example.com"
+    assert str(loaded["NEWSWATCH_MAIL_TO"]) == f"{path}:3"
+    assert "newswatch_data_dir" not in environ and set(loaded) == {"NEWSWATCH_MAIL_TO"}
+    path.write_text("NEWSWATCH_BASE_URL=https://from-file.example\n", encoding="utf-8")
+    assert load_env_file(environ) == {}  # the environment has it, whatever its case
+    with pytest.raises(EnvFileError, match="not a file"):
+        load_env_file({"NEWSWATCH_ENV_FILE": str(tmp_path)})

@@ -176,7 +176,7 @@ def status(
 
 
 def _print_status(report: ServiceStatus) -> None:
-    from crawler.cli import clean, out
+    from crawler.cli import clean, out, print_env_file_settings
     from crawler.service.status import NOT_STARTED, ago
 
     now = report.checked_at
@@ -208,6 +208,7 @@ def _print_status(report: ServiceStatus) -> None:
         for line in report.failed_messages:
             out.print(f"  failed: {clean(line)}", markup=False)
         _sites_table(report.sites, now)
+    print_env_file_settings()
 
 
 WIDE = 140  # columns from which the status table shows every figure (narrower: on the lines under it)
