@@ -178,7 +178,7 @@ def _skipped_pages(session: Session, run: Any, limit: int) -> tuple[list[Any], i
     return pages_without_article(session, run.site_id, started, limit)
 
 
-_NO_ARTICLE = {"skipped": "not an article", "partial": "a stub, teaser or paywall", "error": "not fetched"}
+_NO_ARTICLE = {"skipped": "not an article", "partial": "a stub, teaser or paywall"}
 
 
 def _print_skipped(session: Session, run: Any, limit: int) -> None:

@@ -441,12 +441,13 @@ def iter_articles(session: Session, since: datetime | None = None, batch: int = 
 def pages_without_article(
     session: Session, site_id: str, since: datetime, limit: int = 20
 ) -> tuple[list[PageRow], int]:
-    """The site's pages handled since ``since`` that gave no article ("skipped", "partial", "error"), newest
-    first, at most ``limit`` of them, and how many there are in all."""
+    """The site's pages handled since ``since`` that gave no article ("skipped" and "partial": what a crawl
+    run counts as skipped; failed fetches are its errors), newest first, at most ``limit`` of them, and how
+    many there are in all."""
     where = (
         col(PageRow.site_id) == site_id,
         col(PageRow.last_seen) >= since,
-        col(PageRow.status).in_(("skipped", "partial", "error")),
+        col(PageRow.status).in_(("skipped", "partial")),
     )
     rows = session.exec(select(PageRow).where(*where).order_by(col(PageRow.last_seen).desc()).limit(limit)).all()
     total = int(session.exec(select(func.count()).select_from(PageRow).where(*where)).one())

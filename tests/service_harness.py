@@ -67,7 +67,7 @@ def local_site(site_id: str, base_url: str, **extra: Any) -> dict[str, Any]:
 
 def service_env(tmp: Path, config: Path, **settings: Any) -> dict[str, str]:
     """The environment of a service under test: its own data folder, fast intervals, JSON logs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_") or k == "NEWSWATCH_ENV_FILE"}
     env.update(
         {
             "NEWSWATCH_CONFIG": str(config),

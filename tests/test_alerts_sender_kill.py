@@ -80,7 +80,7 @@ def test_kills_lose_nothing_and_duplicate_only_after_250(tmp_path: Path, smtp: S
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "sites.toml").write_text(SITES, encoding="utf-8")
     (tmp_path / "config" / "rules.toml").write_text(RULES, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_") or k == "NEWSWATCH_ENV_FILE"}
     env.update(
         HOME_DIR=str(tmp_path),
         NEWSWATCH_CONFIG=str(tmp_path / "config"),

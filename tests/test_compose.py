@@ -106,7 +106,8 @@ def test_the_compose_commands_run_against_postgresql(tmp_path: Path, pg_url: str
         site.routes["/a/"] = Response(article_html("SoftBank invests in robot maker", "SoftBank will invest."))
         config = write_config(tmp_path / "config", [local_site("local", site.base_url, every="1h")])
         web_port = free_port()
-        env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("NEWSWATCH_")}
+        environ = __import__("os").environ
+        env = {k: v for k, v in environ.items() if not k.startswith("NEWSWATCH_") or k == "NEWSWATCH_ENV_FILE"}
         # As compose interpolates them with the variable unset: ${NAME:-default} is the default.
         env.update({k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(v)) for k, v in data["x-newswatch-env"].items()})
         # The containers' addresses and folders, as this machine has them.

@@ -152,19 +152,25 @@ def _check_names(flt: StoryFilter, settings: Settings, session: Session) -> None
 
     if not (flt.rule or flt.site):
         return
-    try:  # reviewing needs only the database: an unreadable configuration names nothing
+    try:  # reviewing needs only the database: an unreadable configuration is no reason to refuse
         cfg = load_config(settings.config)
         rules, sites = list(cfg.rule_names()), list(cfg.site_names())
+        known = "configured: {}"
     except ConfigError:
         rules, sites = [], []
+        known = f"the configuration in {settings.config} cannot be read: see `newswatch config check`"
+
+    def configured(names: list[str]) -> str:
+        return known.format(", ".join(names) or "none")
+
     if flt.rule and flt.rule not in rules:
         stored = session.exec(select(MatchRow.id).where(col(MatchRow.rule_id) == flt.rule).limit(1)).first()
         if stored is None:
-            fail(f"--rule: no rule {flt.rule!r} (configured: {', '.join(rules) or 'none'})", EXIT_CONFIG)
+            fail(f"--rule: no rule {flt.rule!r} ({configured(rules)})", EXIT_CONFIG)
     if flt.site and flt.site not in sites:
         stored = session.exec(select(ArticleRow.id).where(col(ArticleRow.site_id) == flt.site).limit(1)).first()
         if stored is None:
-            fail(f"--site: no site {flt.site!r} (configured: {', '.join(sites) or 'none'})", EXIT_CONFIG)
+            fail(f"--site: no site {flt.site!r} ({configured(sites)})", EXIT_CONFIG)
 
 
 def _write(text: str) -> None:
