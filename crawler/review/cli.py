@@ -21,7 +21,7 @@ from rich.text import Text
 
 from crawler.alerts.cli import ConfigOpt  # not crawler.cli: that one imports this module
 from crawler.review.export import escape_controls, review_url
-from crawler.review.stories import SORTS, STATUS_LABELS, ReviewError, StoryDetail, StoryFilter, StoryItem
+from crawler.review.stories import DEFAULT_SORT, SORTS, STATUS_LABELS, ReviewError, StoryDetail, StoryFilter, StoryItem
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -93,7 +93,7 @@ def story_filter(
     from_: str | None = None,
     until: str | None = None,
     search: str = "",
-    sort: str = "newest",
+    sort: str = DEFAULT_SORT,
     now: datetime | None = None,
 ) -> StoryFilter:
     """The filter of the command-line options; ReviewError for a bad value."""
@@ -193,7 +193,7 @@ def review_list(
     from_: FromOpt = None,
     until: UntilOpt = None,
     search: SearchOpt = "",
-    sort: SortOpt = "newest",
+    sort: SortOpt = DEFAULT_SORT,
     page: Annotated[int, typer.Option("--page", min=1, help="Page number.")] = 1,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Articles per page (0: all, in one page).")] = 50,
     format: Annotated[ReviewFormat, typer.Option("--format", "-f", help="Output format.")] = ReviewFormat.table,
@@ -434,7 +434,7 @@ def review_export(
     from_: FromOpt = None,
     until: UntilOpt = None,
     search: SearchOpt = "",
-    sort: SortOpt = "newest",
+    sort: SortOpt = DEFAULT_SORT,
     format: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format.")] = ExportFormat.csv,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file (default: standard output).")
