@@ -27,6 +27,7 @@ from crawler.durations import parse_duration
 from crawler.logs import setup_logging
 from crawler.settings import Settings, SettingsError, load_settings
 from crawler.store import StoreError, error_text, iter_articles, match_counts, open_database
+from crawler.tables import TableFormat
 
 logger = logging.getLogger(__name__)
 
@@ -164,10 +165,6 @@ def _print_runs(runs: Sequence[Any]) -> None:
             err.print(f"[yellow]{run.site_id}:[/] {clean(problem)}", markup=True)
 
 
-class CrawlFormat(StrEnum):
-    table = "table"
-    json = "json"
-
 
 def _skipped_pages(session: Session, run: Any, limit: int) -> tuple[list[Any], int]:
     from crawler.store import pages_without_article, run_started_at
@@ -231,7 +228,7 @@ def crawl(
     show_skipped: Annotated[
         bool, typer.Option("--show-skipped", help="List the pages of this crawl that gave no article, and why.")
     ] = False,
-    format: Annotated[CrawlFormat, typer.Option("--format", "-f", help="Output format.")] = CrawlFormat.table,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -258,7 +255,7 @@ def crawl(
             engine, sites, matcher, settings=overrides, alerts=alerts, workers=settings.extract_workers
         )
     )
-    if format is CrawlFormat.json:
+    if format is TableFormat.json:
         with Session(engine) as session:
             records = [_run_record(session, run, show_skipped) for run in runs]
         out.print(_dumps(records), markup=False)
@@ -275,7 +272,7 @@ def crawl(
     if refused:  # nothing of these crawls is stored: a failed run, whatever else went well
         fail(f"the database refused the crawl of {', '.join(refused)}; see the messages above", EXIT_FAILURE)
     try:
-        after_crawl(err if format is CrawlFormat.json else out, settings, cfg, engine)
+        after_crawl(err if format is TableFormat.json else out, settings, cfg, engine)
     except SQLAlchemyError as exc:  # the crawl is stored; its alerts go out with the next run
         fail(f"cannot send the alerts of this crawl (they go out with the next one): {error_text(exc)}")
 
@@ -469,14 +466,10 @@ def snippet_text(snippet: str | None) -> Text:
 # --------------------------------------------------------------------------- rules
 
 
-class ListFormat(StrEnum):
-    table = "table"
-    json = "json"
-
 
 @rules_app.command("list")
 def rules_list(
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
     config: ConfigOpt = None,
 ) -> None:
     """The configured rules, their modes, and how many stored articles each flagged in 7 and 30 days."""
@@ -489,7 +482,7 @@ def rules_list(
     with Session(engine) as session:
         week = match_counts(session, utcnow() - parse_duration("7d"))
         month = match_counts(session, utcnow() - parse_duration("30d"))
-    if format is ListFormat.json:
+    if format is TableFormat.json:
         records = [
             {
                 "id": rule.id,

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from rich import box
 from rich.table import Table
+
+
+class TableFormat(StrEnum):
+    """``--format`` of the commands that print a table: the table, or the same rows as JSON."""
+
+    table = "table"
+    json = "json"
 
 
 def fitted_table(title: str, width: int, wide_at: int) -> Table:

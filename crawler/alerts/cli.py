@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from crawler.alerts.mailconfig import MailConfig, MailConfigError, parse_addresses
 from crawler.alerts.transport import Transport
+from crawler.tables import TableFormat
 
 if TYPE_CHECKING:
     from crawler.alerts.digest import DigestReport
@@ -41,10 +42,6 @@ class StatusFilter(StrEnum):
     failed = "failed"
     suppressed = "suppressed"
 
-
-class ListFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 def alert_setup(config: Config) -> AlertSetup:
@@ -191,7 +188,7 @@ def _json_default(value: Any) -> Any:
 @alerts_app.command("list")
 def alerts_list(
     status: Annotated[StatusFilter | None, typer.Option("--status", help="Only alerts in this state.")] = None,
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
     limit: Annotated[int, typer.Option("--limit", help="At most this many alerts (0: all).")] = 0,
     config: ConfigOpt = None,
 ) -> None:
@@ -204,7 +201,7 @@ def alerts_list(
         rows = alert_statuses(session, mail, limit=limit or None)
     if status is not None:
         rows = [row for row in rows if row.status == status.value]
-    if format is ListFormat.json:
+    if format is TableFormat.json:
         records = [row.__dict__ for row in rows]
         out.print(json.dumps(records, ensure_ascii=False, default=_json_default), markup=False)
         return

@@ -8,14 +8,13 @@ import logging
 import socket
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from crawler.settings import Settings
+from crawler.tables import TableFormat
 
 if TYPE_CHECKING:
     from crawler.service.status import ServiceStatus
@@ -25,10 +24,6 @@ ConfigOpt = Annotated[
     typer.Option("--config", help="Configuration folder (default: $NEWSWATCH_CONFIG or ./config).", show_default=False),
 ]
 
-
-class StatusFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 def _check_settings(settings: Settings) -> None:
@@ -144,7 +139,7 @@ def status(
         typer.Option("--check", help="Exit 1 unless the database answers and the service beats (or, run from "
                      "cron, the last `run --once` is recent)."),
     ] = False,
-    format: Annotated[StatusFormat, typer.Option("--format", "-f", help="Output format.")] = StatusFormat.table,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
     config: ConfigOpt = None,
 ) -> None:
     """Show the service's heartbeat, each site's health and the delivery backlog."""
@@ -163,7 +158,7 @@ def status(
         fail(str(exc))
     enabled = [s for s in cfg.sites if s.enabled]
     report = service_status(engine, enabled, health_policy(settings), settings.heartbeat_interval)
-    if format is StatusFormat.json:
+    if format is TableFormat.json:
         record = asdict(report)
         record["healthy"] = report.healthy
         out.print(json.dumps(record, default=_json_default, ensure_ascii=False), markup=False)
@@ -219,14 +214,12 @@ STATE_COLOURS = {"ok": "green", "failing": "red", "broken": "bold red", "degrade
 def _sites_table(sites: list[Any], now: datetime) -> None:
     """The sites' table: site, state, last crawl, last success, fails and new/run always (ids never cut); the
     HTTP, robots.txt, extraction and date figures as columns in a wide terminal, else under the table."""
-    from rich import box
-
     from crawler.cli import clean, out
     from crawler.service.status import ago
+    from crawler.tables import fitted_table
 
     wide = out.width >= WIDE
-    table = Table(title=f"{len(sites)} site(s)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  show_edge=False, collapse_padding=True)
+    table = fitted_table(f"{len(sites)} site(s)", out.width, WIDE)
     table.add_column("site", no_wrap=True, min_width=max([len(clean(s.site_id)) for s in sites] + [4]))
     table.add_column("state", no_wrap=True)
     table.add_column("last crawl")

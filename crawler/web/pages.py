@@ -150,7 +150,7 @@ def install(app: FastAPI) -> None:
 
     def site_names() -> dict[str, str]:
         """Configured sites by id, then any other site with crawl runs (e.g. the demo's sample site)."""
-        names = {site.id: site.name or site.id for site in context.config().sites}
+        names = context.config().site_names()
         with session() as db:
             for site_id in crawled_site_ids(db):
                 names.setdefault(site_id, site_id)
